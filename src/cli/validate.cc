@@ -1,0 +1,61 @@
+#include "cli/validate.h"
+
+#include <nlohmann/json.hpp>
+
+#include <ostream>
+
+#include "resources/load.h"
+
+namespace trellis::cli {
+
+int run_validate(const ValidateOptions& options, std::ostream& out, std::ostream& err) {
+  if (options.output != "text" && options.output != "json") {
+    err << "trellis validate: unsupported output format \"" << options.output
+        << "\" (use text or json)\n";
+    return 2;
+  }
+  if (options.paths.empty()) {
+    err << "trellis validate: no input; pass -f FILE, -f DIR or -f - for standard input\n";
+    return 2;
+  }
+  std::vector<std::string> files;
+  std::vector<std::string> io_errors;
+  for (const auto& path : options.paths) {
+    auto found = resources::collect_manifest_files(path);
+    if (!found) {
+      io_errors.push_back(found.error());
+      continue;
+    }
+    files.insert(files.end(), found->begin(), found->end());
+  }
+  resources::Diagnostics diags;
+  std::vector<resources::Resource> decoded;
+  for (const auto& file : files) {
+    auto loaded = resources::load_file(file, decoded, diags);
+    if (!loaded) io_errors.push_back(loaded.error());
+  }
+  diags.sort();
+
+  if (options.output == "json") {
+    nlohmann::json j;
+    j["files"] = files.size();
+    j["resources"] = decoded.size();
+    j["errors"] = diags.error_count();
+    j["warnings"] = diags.warning_count();
+    j["diagnostics"] = nlohmann::json::array();
+    for (const auto& d : diags.items()) j["diagnostics"].push_back(resources::to_json(d));
+    j["ioErrors"] = io_errors;
+    out << j.dump(2) << "\n";
+  } else {
+    for (const auto& d : diags.items()) out << d.format() << "\n";
+    for (const auto& e : io_errors) err << "trellis validate: " << e << "\n";
+    out << files.size() << (files.size() == 1 ? " file, " : " files, ") << decoded.size()
+        << (decoded.size() == 1 ? " resource: " : " resources: ") << diags.error_count()
+        << (diags.error_count() == 1 ? " error, " : " errors, ") << diags.warning_count()
+        << (diags.warning_count() == 1 ? " warning\n" : " warnings\n");
+  }
+  if (!io_errors.empty()) return 2;
+  return diags.has_errors() ? 1 : 0;
+}
+
+}  // namespace trellis::cli

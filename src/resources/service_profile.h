@@ -1,0 +1,17 @@
+#pragma once
+// linkerd.io ServiceProfile (v1alpha1, v1alpha2).
+//
+// Each kind has one internal form whatever version it was written in, and a decoder
+// that fills it from a document root and reports every problem on the Node.
+
+#include "resources/meta.h"
+#include "resources/reader.h"
+#include "resources/type_meta.h"
+
+namespace trellis::resources {
+
+struct ServiceProfile {};
+
+void decode(Node& root, const TypeMeta& type, const ObjectMeta& meta, ServiceProfile& out);
+
+}  // namespace trellis::resources
