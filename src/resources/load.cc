@@ -56,9 +56,51 @@ void decode_root(DecodeContext& ctx, const YAML::Node& node, std::vector<Resourc
   if (decode_object(root, r)) out.push_back(std::move(r));
 }
 
+// Manifests are shallow; deep flow nesting ("[[[[...") only appears in hostile input and would
+// make the YAML parser recurse deeply. Returns the line of the first offending bracket, or 0.
+constexpr int kMaxFlowNesting = 64;
+int excessive_flow_nesting(std::string_view text) {
+  int depth = 0;
+  int line = 1;
+  char quote = 0;
+  bool comment = false;
+  char prev = '\n';
+  for (char c : text) {
+    const char before = prev;
+    prev = c;
+    if (c == '\n') {
+      ++line;
+      comment = false;
+      continue;
+    }
+    if (comment) continue;
+    if (quote) {
+      if (c == quote) quote = 0;
+      continue;
+    }
+    // A quote only opens a quoted scalar at the start of a token ("it's" is plain text).
+    const bool token_start = before == ' ' || before == '\t' || before == '\n' ||
+                             before == '[' || before == '{' || before == ',' || before == ':';
+    if ((c == '"' || c == '\'') && token_start) quote = c;
+    else if (c == '#') comment = true;
+    else if (c == '[' || c == '{') {
+      if (++depth > kMaxFlowNesting) return line;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return 0;
+}
+
 void load_document(const SourceDocument& doc, const std::string& file, std::vector<Resource>& out,
                    Diagnostics& diags) {
   DecodeContext ctx(diags, file, doc.line_offset);
+  if (int line = excessive_flow_nesting(doc.text); line > 0) {
+    diags.error({file, doc.line_offset + line, 1}, {}, "",
+                "nesting deeper than " + std::to_string(kMaxFlowNesting) +
+                    " levels; this is not a Kubernetes manifest");
+    return;
+  }
   YAML::Node node;
   try {
     node = YAML::Load(doc.text);

@@ -1,0 +1,36 @@
+#include "base/strings.h"
+
+#include <gtest/gtest.h>
+
+namespace trellis::base {
+namespace {
+
+TEST(Strings, EditDistance) {
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+  EXPECT_EQ(edit_distance("", "abc"), 3u);
+  EXPECT_EQ(edit_distance("same", "same"), 0u);
+}
+
+TEST(Strings, ClosestMatchFindsTyposAndPrefixes) {
+  const std::vector<std::string> fields = {"interval", "threshold", "maxWeight", "stepWeight"};
+  EXPECT_EQ(closest_match("intervl", fields), "interval");
+  EXPECT_EQ(closest_match("stepweight", fields), "stepWeight");
+  EXPECT_EQ(closest_match("frobnicate", fields), "");
+  const std::vector<std::string> kinds = {"Server", "ServerAuthorization", "HTTPRoute"};
+  EXPECT_EQ(closest_match("ServerAuth", kinds), "ServerAuthorization");
+  EXPECT_EQ(closest_match("Servr", kinds), "Server");
+}
+
+TEST(Strings, SplitTrimJoin) {
+  auto parts = split("a,b,,c", ',');
+  ASSERT_EQ(parts.size(), 4u);
+  EXPECT_EQ(parts[2], "");
+  EXPECT_EQ(trim("  x y \t"), "x y");
+  EXPECT_EQ(join({"a", "b"}, ", "), "a, b");
+  EXPECT_TRUE(starts_with("linkerd.io/inject", "linkerd.io/"));
+  EXPECT_TRUE(ends_with("networking.istio.io", "istio.io"));
+  EXPECT_EQ(to_lower("GET"), "get");
+}
+
+}  // namespace
+}  // namespace trellis::base
