@@ -164,7 +164,7 @@ TEST(Load, JsonAndListKinds) {
     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}},
     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "b", "extra": 1}}]})");
   ASSERT_EQ(r.resources.size(), 2u);
-  EXPECT_THAT(r.formatted(), ElementsAre("test.yaml:2:72: error: Namespace/b: metadata.extra: "
+  EXPECT_THAT(r.formatted(), ElementsAre("test.yaml:3:73: error: Namespace/b: metadata.extra: "
                                          "unknown field \"extra\""));
 }
 
