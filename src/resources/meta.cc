@@ -234,6 +234,12 @@ std::optional<PortRef> decode_port(Node& value, bool allow_name) {
     return std::nullopt;
   }
   const std::string& s = value.scalar();
+  if (!s.empty() && s.size() <= 5 &&
+      std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    value.error("expected a port number, got the string \"" + s + "\" (write " + s +
+                " without quotes)");
+    return std::nullopt;
+  }
   if (std::string err = check_port_name(s); !err.empty()) {
     value.error("invalid port name \"" + s + "\": " + err);
     return std::nullopt;
