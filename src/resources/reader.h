@@ -14,6 +14,11 @@
 //     });
 //   }
 
+// Beware of yaml-cpp's assignment: `node_a = node_b` on two existing YAML::Node handles
+// overwrites the *document* node_a points to instead of re-pointing node_a. Walk with fresh
+// copies (or Node children), never by assigning to a YAML::Node variable that already refers to
+// part of a document.
+
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
