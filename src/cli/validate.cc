@@ -4,6 +4,7 @@
 
 #include <ostream>
 
+#include "resources/cross_check.h"
 #include "resources/load.h"
 
 namespace trellis::cli {
@@ -34,6 +35,7 @@ int run_validate(const ValidateOptions& options, std::ostream& out, std::ostream
     auto loaded = resources::load_file(file, decoded, diags);
     if (!loaded) io_errors.push_back(loaded.error());
   }
+  resources::cross_check(decoded, diags);
   diags.sort();
 
   if (options.output == "json") {

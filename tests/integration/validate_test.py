@@ -144,6 +144,22 @@ class SeedVerdicts(unittest.TestCase):
                     self.assertIn("0 errors, 0 warnings", out)
 
 
+class SeedGolden(unittest.TestCase):
+    """The exact output of `trellis validate` over every seed manifest, reviewed by hand and kept
+    in tests/fixtures/seeds/expected-validate.txt: which manifests are clean, which warn, which
+    fail, and every message. Regenerate with
+    `build/bin/trellis validate -f tests/fixtures/seeds/ > tests/fixtures/seeds/expected-validate.txt`
+    (run from the repository root) and review the diff."""
+
+    def test_output_matches(self):
+        proc = subprocess.run([ARGS.trellis, "validate", "-f", "tests/fixtures/seeds/"],
+                              cwd=ARGS.source, capture_output=True, timeout=60)
+        self.assertEqual(proc.returncode, 1)
+        with open(os.path.join(seeds_dir(), "expected-validate.txt")) as f:
+            expected = f.read()
+        self.assertEqual(proc.stdout.decode(), expected)
+
+
 def main():
     global ARGS
     parser = argparse.ArgumentParser()
