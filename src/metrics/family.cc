@@ -104,9 +104,12 @@ FamilyBase::FamilyBase(std::string name, std::string help, MetricType type,
 
 std::string FamilyBase::label_key(std::span<const std::string_view> values) const {
   assert(values.size() == label_names_.size() && "label value count != label name count");
+  // A label with an empty value is the same as no label to Prometheus, so it is left out: a
+  // family can then carry optional labels (Linkerd's dst_*, client_id, ...) without noise.
   std::string key;
   for (size_t i = 0; i < label_names_.size(); ++i) {
-    if (i > 0) key += ',';
+    if (i >= values.size() || values[i].empty()) continue;
+    if (!key.empty()) key += ',';
     key += label_names_[i];
     key += "=\"";
     if (i < values.size()) append_escaped_label_value(key, values[i]);

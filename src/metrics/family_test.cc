@@ -173,7 +173,7 @@ TEST_F(FamilyTest, WrongNumberOfLabelValuesIsAProgrammingError) {
         EXPECT_EQ(registry_.render(),
                   "# HELP tcp_open_total Opened connections.\n"
                   "# TYPE tcp_open_total counter\n"
-                  "tcp_open_total{peer=\"\"} 1\n");
+                  "tcp_open_total 1\n");
       },
       "label value count");
 }

@@ -39,7 +39,7 @@ TEST(RegistryTest, RendersASmallRegistryExactly) {
   EXPECT_EQ(r.render(),
             "# HELP request_total Total count of HTTP requests.\n"
             "# TYPE request_total counter\n"
-            "request_total{direction=\"inbound\",authority=\"\"} 1\n"
+            "request_total{direction=\"inbound\"} 1\n"
             "request_total{direction=\"outbound\",authority=\"web.default.svc.cluster.local:80\"}"
             " 3\n"
             "# HELP response_latency_ms Time to first byte of the response, in milliseconds.\n"
