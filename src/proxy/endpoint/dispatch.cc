@@ -1,0 +1,139 @@
+#include "proxy/endpoint/dispatch.h"
+
+#include "base/log.h"
+
+namespace trellis::proxy::endpoint {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+DispatchError from_client_error(const http::h1::ClientError& e, const net::SocketAddress& addr) {
+  using Kind = http::h1::ClientError::Kind;
+  const std::string where = addr.to_string();
+  switch (e.kind) {
+    case Kind::kConnect:
+      return {ProxyError::kConnectFailed,
+              "connect to " + where + " failed" + (e.io_error ? ": " + e.io_error.message() : "")};
+    case Kind::kTimeout:
+      return {ProxyError::kTimeout, "response from " + where + " timed out"};
+    case Kind::kClosedBeforeResponse:
+      return {ProxyError::kUpstreamError, "connection to " + where + " closed before the response"};
+    case Kind::kProtocol:
+      return {ProxyError::kUpstreamError,
+              "invalid response from " + where +
+                  (e.parse_error ? ": " + std::string(http::h1::to_string(*e.parse_error)) : std::string())};
+    case Kind::kInvalidRequest:
+      return {ProxyError::kInternal, "request cannot be sent as HTTP/1"};
+    case Kind::kRequestBody:
+      return {ProxyError::kUpstreamError, "request body failed while sending to " + where};
+    case Kind::kUnavailable:
+      return {ProxyError::kUpstreamError, "connection to " + where + " unavailable"};
+  }
+  return {ProxyError::kInternal, "unknown client error"};
+}
+
+struct Picked {
+  discovery::SnapshotPtr snapshot;  // keeps `destination` valid
+  discovery::Destination destination;
+  net::SocketAddress address;
+  std::map<std::string, std::string> labels;
+};
+
+// Waits until the service port has an available endpoint or the fail-fast deadline passes; each
+// round re-reads the latest snapshot, since endpoints may have appeared meanwhile.
+net::awaitable<base::Result<Picked, DispatchError>> wait_for_endpoint(
+    WorkerContext& worker, discovery::SnapshotPtr snapshot, discovery::Destination destination,
+    std::chrono::milliseconds failfast_timeout) {
+  const auto deadline = Clock::now() + failfast_timeout;
+  net::asio::steady_timer timer(worker.executor());
+  while (true) {
+    discovery::SnapshotPtr current = worker.snapshot();
+    if (current->version() > snapshot->version()) {
+      if (auto refreshed = current->find_by_authority(destination.authority)) {
+        snapshot = current;
+        destination = *refreshed;
+      }
+    }
+    auto& balancer = worker.balancer(snapshot, destination);
+    const auto now = Clock::now();
+    if (auto index = balancer.pick(now)) {
+      const auto& meta = balancer.endpoint(*index).meta;
+      co_return Picked{snapshot, destination, meta.address, meta.labels};
+    }
+    if (now >= deadline) {
+      co_return base::unexpected(DispatchError{
+          ProxyError::kFailFast, "no available endpoints for " + destination.authority + " after " +
+                                     std::to_string(failfast_timeout.count()) + "ms"});
+    }
+    timer.expires_after(std::min<Clock::duration>(std::chrono::milliseconds(50), deadline - now));
+    co_await timer.async_wait(net::use_nothrow);
+  }
+}
+
+// The balancer entry for `address`, if the endpoint is still part of the service.
+balance::BalancedEndpoint* find_endpoint(WorkerContext& worker, const std::string& authority,
+                                         const net::SocketAddress& address, size_t& index) {
+  balance::P2cBalancer* balancer = worker.find_balancer(authority);
+  if (!balancer) return nullptr;
+  for (size_t i = 0; i < balancer->size(); ++i) {
+    if (balancer->endpoint(i).meta.address == address) {
+      index = i;
+      return &balancer->endpoint(i);
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+net::awaitable<base::Result<Dispatched, DispatchError>> send_to_service(
+    WorkerContext& worker, const discovery::SnapshotPtr& snapshot,
+    const discovery::Destination& destination, http::Request request,
+    const DispatchOptions& options) {
+  auto picked = co_await wait_for_endpoint(worker, snapshot, destination, options.failfast_timeout);
+  if (!picked) co_return base::unexpected(picked.error());
+  const std::string& authority = picked->destination.authority;
+  const net::SocketAddress address = picked->address;
+  size_t index = 0;
+  if (auto* ep = find_endpoint(worker, authority, address, index)) ep->ewma.start();
+  const auto start = Clock::now();
+  auto response = co_await worker.pool(address, options.connect_timeout).send(std::move(request));
+  const auto now = Clock::now();
+  // The endpoint set may have changed while the request was in flight: look it up again.
+  if (auto* ep = find_endpoint(worker, authority, address, index)) {
+    ep->ewma.finish(now - start, now);
+    balance::P2cBalancer* balancer = worker.find_balancer(authority);
+    if (!response && response.error().kind == http::h1::ClientError::Kind::kConnect) {
+      balancer->record_connect_failure(index, now);
+    } else if (response) {
+      balancer->record_connect_success(index);
+    }
+  }
+  if (!response) co_return base::unexpected(from_client_error(response.error(), address));
+  Dispatched out;
+  out.endpoint = address;
+  out.endpoint_labels = std::move(picked->labels);
+  out.response = std::move(*response);
+  co_return out;
+}
+
+net::awaitable<base::Result<Dispatched, DispatchError>> send_to_address(
+    WorkerContext& worker, const net::SocketAddress& address, http::Request request,
+    const DispatchOptions& options) {
+  auto response = co_await worker.pool(address, options.connect_timeout).send(std::move(request));
+  if (!response) co_return base::unexpected(from_client_error(response.error(), address));
+  Dispatched out;
+  out.endpoint = address;
+  out.response = std::move(*response);
+  co_return out;
+}
+
+net::awaitable<base::Result<net::SocketAddress, DispatchError>> pick_for_connection(
+    WorkerContext& worker, const discovery::SnapshotPtr& snapshot,
+    const discovery::Destination& destination, std::chrono::milliseconds failfast_timeout) {
+  auto picked = co_await wait_for_endpoint(worker, snapshot, destination, failfast_timeout);
+  if (!picked) co_return base::unexpected(picked.error());
+  co_return picked->address;
+}
+
+}  // namespace trellis::proxy::endpoint
