@@ -27,9 +27,9 @@ build-asan: bootstrap $(ASAN_BUILD_DIR)/build.ninja
 
 # All tests on the optimised build, then unit tests and fuzz corpora under ASan + UBSan.
 test: build build-asan
-	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+	ctest --test-dir $(BUILD_DIR) --output-on-failure --progress -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --test-dir $(ASAN_BUILD_DIR) --output-on-failure -j $(JOBS) -L 'unit|fuzz'
+	  ctest --test-dir $(ASAN_BUILD_DIR) --output-on-failure --progress -j $(JOBS) -L 'unit|fuzz'
 
 test-unit: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L unit

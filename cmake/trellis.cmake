@@ -39,10 +39,16 @@ function(trellis_library)
     target_compile_definitions(${ARG_NAME}_test PRIVATE
       TRELLIS_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
       TRELLIS_BINARY_DIR="${CMAKE_BINARY_DIR}")
-    gtest_discover_tests(${ARG_NAME}_test
-      WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-      PROPERTIES LABELS unit
-      DISCOVERY_TIMEOUT 60)
+    if(TRELLIS_SANITIZE)
+      # Under the sanitizers each process start is expensive: run each binary once.
+      add_test(NAME ${ARG_NAME}_test COMMAND ${ARG_NAME}_test WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+      set_tests_properties(${ARG_NAME}_test PROPERTIES LABELS unit)
+    else()
+      gtest_discover_tests(${ARG_NAME}_test
+        WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+        PROPERTIES LABELS unit
+        DISCOVERY_TIMEOUT 60)
+    endif()
   endif()
 endfunction()
 

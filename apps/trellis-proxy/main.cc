@@ -26,8 +26,26 @@ std::vector<std::string> environment_names() {
 
 }  // namespace
 
+// The settings table as Markdown; docs/proxy-config.md is this output (a test keeps them equal).
+void print_config_reference() {
+  std::cout << "# trellis-proxy configuration\n\n"
+               "Every setting is an environment variable (what the injector sets) and a flag "
+               "(flags win).\nDurations use Go syntax (`300ms`, `10s`, `1m30s`). Unknown "
+               "`TRELLIS_PROXY_*` variables are an error.\n\n"
+               "| environment variable | flag | default | meaning |\n|---|---|---|---|\n";
+  for (const auto& s : trellis::proxy::config_settings()) {
+    std::cout << "| `" << trellis::proxy::env_name(s.name) << "` | `--" << s.name << "` | "
+              << (s.default_value.empty() ? "" : "`" + s.default_value + "`") << " | "
+              << s.description << " |\n";
+  }
+}
+
 int main(int argc, char** argv) {
   using namespace trellis;
+  if (argc == 2 && std::string(argv[1]) == "--config-reference") {
+    print_config_reference();
+    return 0;
+  }
   proxy::ProxyConfig config;
   auto env = proxy::apply_environment(
       config,

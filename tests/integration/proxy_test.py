@@ -1,0 +1,484 @@
+#!/usr/bin/env python3
+"""Integration tests for trellis-proxy: the real binary on loopback, with curl and Python clients
+as peers and real backend servers started (and stopped) by the tests."""
+
+import argparse
+import http.server
+import os
+import re
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+ARGS = None
+
+
+# ---- backends --------------------------------------------------------------------------------
+
+class Backend:
+    """A threaded HTTP/1.1 server on 127.0.0.1:0 that records what it receives."""
+
+    def __init__(self, name="backend", delay=0.0):
+        self.name = name
+        self.requests = []
+        backend = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def reply(self, status, body, extra=None):
+                self.send_response(status)
+                self.send_header("content-type", "text/plain")
+                self.send_header("content-length", str(len(body)))
+                self.send_header("x-backend", backend.name)
+                for k, v in (extra or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def do_GET(self):
+                backend.requests.append((self.command, self.path, dict(self.headers)))
+                if delay:
+                    time.sleep(delay)
+                if self.path.startswith("/status/"):
+                    self.reply(int(self.path.split("/")[2]), b"status\n")
+                    return
+                if self.path.startswith("/big/"):
+                    size = int(self.path.split("/")[2])
+                    self.reply(200, b"x" * size)
+                    return
+                self.reply(200, f"{backend.name} {self.path}\n".encode())
+
+            do_HEAD = do_GET
+
+            def do_POST(self):
+                length = self.headers.get("content-length")
+                if length is not None:
+                    body = self.rfile.read(int(length))
+                else:
+                    body = b""
+                    while True:  # chunked
+                        line = self.rfile.readline().strip()
+                        n = int(line.split(b";")[0], 16)
+                        if n == 0:
+                            while self.rfile.readline() not in (b"\r\n", b""):
+                                pass
+                            break
+                        body += self.rfile.read(n)
+                        self.rfile.readline()
+                backend.requests.append(("POST", self.path, dict(self.headers)))
+                self.reply(200, b"got %d bytes\n" % len(body))
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class BannerServer:
+    """A server-speaks-first TCP service (like SMTP or MySQL): sends a banner, then echoes."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def loop(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
+
+    def serve(self, conn):
+        with conn:
+            conn.sendall(b"220 banner ready\r\n")
+            while True:
+                data = conn.recv(4096)
+                if not data:
+                    return
+                conn.sendall(b"echo:" + data)
+
+    def stop(self):
+        self.sock.close()
+
+
+# ---- the proxy -------------------------------------------------------------------------------
+
+class Proxy:
+    def __init__(self, discovery_yaml, extra_args=(), env=None):
+        self.dir = tempfile.mkdtemp(prefix="trellis-proxy-test-")
+        self.discovery = os.path.join(self.dir, "discovery.yaml")
+        self.write_discovery(discovery_yaml)
+        self.log_path = os.path.join(self.dir, "proxy.log")
+        self.log = open(self.log_path, "w")
+        cmd = [ARGS.proxy, "--mode", "ingress", "--discovery-file", self.discovery,
+               "--inbound-listen-addr", "127.0.0.1:0", "--outbound-listen-addr", "127.0.0.1:0",
+               "--admin-listen-addr", "127.0.0.1:0", "--workers", "2", *extra_args]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, **(env or {})})
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            with open(self.log_path) as f:
+                text = f.read()
+            m = re.search(r"proxy ready: inbound (\S+), outbound (\S+), admin (\S+),", text)
+            if m:
+                self.inbound, self.outbound, self.admin = m.group(1), m.group(2), m.group(3)
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError("proxy exited: " + text)
+            time.sleep(0.05)
+        raise RuntimeError("proxy did not become ready: " + open(self.log_path).read())
+
+    def write_discovery(self, text):
+        tmp = self.discovery + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.discovery)
+
+    def metrics(self):
+        with urllib.request.urlopen(f"http://{self.admin}/metrics", timeout=10) as r:
+            return r.read().decode()
+
+    def metric(self, name, **labels):
+        """Sum of the samples of `name` whose labels include `labels`."""
+        total = 0.0
+        for line in self.metrics().splitlines():
+            if not line.startswith(name + "{") and not line.startswith(name + " "):
+                continue
+            series, value = line.rsplit(" ", 1)
+            have = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', series))
+            if all(have.get(k) == v for k, v in labels.items()):
+                total += float(value)
+        return total
+
+    def stop(self, sig=15, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+def curl(*args, timeout=20):
+    p = subprocess.run(["curl", "-sS", "--max-time", "15", *args], capture_output=True, timeout=timeout)
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+def raw_exchange(address, data, read_timeout=5):
+    host, port = address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(data)
+        s.settimeout(read_timeout)
+        out = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        except (socket.timeout, ConnectionResetError):
+            pass
+        return out
+
+
+def discovery_for(services):
+    """services: {name: [ports of endpoints]} -> discovery YAML (one port 80 per service)."""
+    lines = ["services:"]
+    for name, ports in services.items():
+        lines += [f"  - name: {name}", "    namespace: default", "    ports:", "      - port: 80",
+                  "        endpoints:"]
+        if not ports:
+            lines[-1] = "        endpoints: []"
+        for p in ports:
+            lines += [f"          - address: 127.0.0.1:{p}",
+                      f"            labels: {{pod: {name}-{p}, namespace: default}}"]
+    return "\n".join(lines) + "\n"
+
+
+# ---- tests -----------------------------------------------------------------------------------
+
+class OutboundHttp1(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.a = Backend("a")
+        cls.b = Backend("b")
+        cls.proxy = Proxy(discovery_for({"web": [cls.a.port, cls.b.port], "empty": []}),
+                          ["--outbound-failfast-timeout", "300ms"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+        cls.a.stop()
+        cls.b.stop()
+
+    def test_routes_by_host_and_balances(self):
+        # Concurrent requests: P2C over peak-EWMA sends sequential requests to the endpoint that
+        # has proven fast, and spreads load once requests are in flight at the same time.
+        results = []
+
+        def one(i):
+            results.append((i, curl("-H", "Host: web", f"http://{self.proxy.outbound}/hello/{i}")))
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(40)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        seen = set()
+        for i, (code, out, err) in results:
+            self.assertEqual(code, 0, err)
+            self.assertTrue(out.endswith(f"/hello/{i}\n"), out)
+            seen.add(out.split()[0])
+        self.assertEqual(len(results), 40)
+        self.assertEqual(seen, {"a", "b"})
+        self.assertGreaterEqual(self.proxy.metric("request_total", direction="outbound",
+                                                  authority="web.default.svc.cluster.local:80"), 40)
+        self.assertGreaterEqual(self.proxy.metric("response_total", direction="outbound",
+                                                  status_code="200", classification="success"), 40)
+
+    def test_dst_override_header_wins_and_is_removed(self):
+        code, out, err = curl("-H", "Host: elsewhere", "-H", "l5d-dst-override: web.default.svc.cluster.local:80",
+                              f"http://{self.proxy.outbound}/override")
+        self.assertEqual(code, 0, err)
+        headers = [h for (m, p, h) in self.a.requests + self.b.requests if p == "/override"]
+        self.assertEqual(len(headers), 1)
+        self.assertNotIn("l5d-dst-override", {k.lower() for k in headers[0]})
+
+    def test_keep_alive_post_chunked_and_large_bodies(self):
+        code, out, err = curl("-H", "Host: web", "-H", "Transfer-Encoding: chunked", "--data-binary",
+                              "@-", f"http://{self.proxy.outbound}/upload", "--next", "-H", "Host: web",
+                              f"http://{self.proxy.outbound}/big/3000000")
+        self.assertEqual(code, 0, err)
+        self.assertTrue(out.startswith("got 0 bytes\n"), out[:100])
+        self.assertEqual(len(out) - len("got 0 bytes\n"), 3000000)
+        big = b"z" * 1_000_000
+        p = subprocess.run(["curl", "-sS", "-H", "Host: web", "--data-binary", "@-",
+                            f"http://{self.proxy.outbound}/upload"], input=big, capture_output=True,
+                           timeout=30)
+        self.assertEqual(p.stdout, b"got 1000000 bytes\n")
+
+    def test_unknown_authority_is_404_with_proxy_error(self):
+        code, out, err = curl("-i", "-H", "Host: nothere", f"http://{self.proxy.outbound}/")
+        self.assertIn("HTTP/1.1 404", out)
+        self.assertIn("l5d-proxy-error: no service or address found for \"nothere\"", out)
+
+    def test_no_endpoints_fails_fast_with_503(self):
+        start = time.time()
+        code, out, err = curl("-i", "-H", "Host: empty", f"http://{self.proxy.outbound}/")
+        self.assertIn("HTTP/1.1 503", out)
+        self.assertIn("l5d-proxy-error: no available endpoints for empty.default.svc.cluster.local:80", out)
+        self.assertLess(time.time() - start, 10)
+        self.assertGreaterEqual(self.proxy.metric("response_total", status_code="503", error="fail_fast"), 1)
+
+    def test_connect_failure_is_502(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()  # nothing listens there now
+        code, out, err = curl("-i", "-H", f"Host: 127.0.0.1:{port}", f"http://{self.proxy.outbound}/")
+        self.assertIn("HTTP/1.1 502", out)
+        self.assertIn("l5d-proxy-error: connect to 127.0.0.1:%d failed" % port, out)
+
+    def test_smuggling_vectors_are_rejected_before_the_backend(self):
+        vectors = [
+            b"POST /s1 HTTP/1.1\r\nHost: web\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            b"POST /s2 HTTP/1.1\r\nHost: web\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcd",
+            b"POST /s3 HTTP/1.1\r\nHost: web\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n",
+            b"GET /s4 HTTP/1.1\r\nHost: web\r\nX-A: a\r\n  folded\r\n\r\n",
+            b"GET /s5 HTTP/1.1\r\nHost: web\r\nX-A: a\rb\r\n\r\n",
+            b"GET /s6 HTTP/1.1\r\nHost : web\r\n\r\n",
+            b"GET /s7 HTTP/1.1\r\nHost: web\r\nX-A: a\x00b\r\n\r\n",
+            b"GET /s8 HTTP/1.1\r\nHost: web\r\nBad[Name]: x\r\n\r\n",
+        ]
+        for v in vectors:
+            out = raw_exchange(self.proxy.outbound, v)
+            self.assertTrue(out.startswith(b"HTTP/1.1 400"), (v, out[:200]))
+        paths = {p for (_, p, _) in self.a.requests + self.b.requests}
+        for i in range(1, 9):
+            self.assertNotIn(f"/s{i}", paths)
+
+    def test_header_limits(self):
+        many = b"GET /many HTTP/1.1\r\nHost: web\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(200)) + b"\r\n"
+        self.assertTrue(raw_exchange(self.proxy.outbound, many).startswith(b"HTTP/1.1 431"))
+        long_target = b"GET /" + b"a" * 10000 + b" HTTP/1.1\r\nHost: web\r\n\r\n"
+        self.assertTrue(raw_exchange(self.proxy.outbound, long_target).startswith(b"HTTP/1.1 414"))
+
+    def test_admin_endpoints(self):
+        curl("-H", "Host: web", f"http://{self.proxy.outbound}/for-metrics")
+        with urllib.request.urlopen(f"http://{self.proxy.admin}/ready", timeout=5) as r:
+            self.assertEqual(r.status, 200)
+        with urllib.request.urlopen(f"http://{self.proxy.admin}/config_dump", timeout=5) as r:
+            dump = r.read().decode()
+        self.assertIn('"fqdn": "web.default.svc.cluster.local"', dump)
+        m = self.proxy.metrics()
+        for name in ("process_cpu_seconds_total", "process_resident_memory_bytes", "proxy_build_info",
+                     "response_latency_ms_bucket", "tcp_open_connections"):
+            self.assertIn(name, m)
+
+
+class DiscoveryReload(unittest.TestCase):
+    def test_endpoints_added_while_running(self):
+        a = Backend("a")
+        proxy = Proxy(discovery_for({"svc": []}), ["--outbound-failfast-timeout", "5s"])
+        try:
+            results = []
+            t = threading.Thread(target=lambda: results.append(
+                curl("-H", "Host: svc", f"http://{proxy.outbound}/waited")))
+            t.start()
+            time.sleep(0.3)  # the request is now waiting for an endpoint
+            proxy.write_discovery(discovery_for({"svc": [a.port]}))
+            t.join(30)
+            code, out, err = results[0]
+            self.assertEqual(out, "a /waited\n", err)
+        finally:
+            proxy.stop()
+            a.stop()
+
+
+class InboundAndOpaque(unittest.TestCase):
+    def test_inbound_delivers_to_the_app_and_strips_spoofed_identity(self):
+        app = Backend("app")
+        proxy = Proxy("services: []\n", ["--inbound-default-port", str(app.port)])
+        try:
+            code, out, err = curl("-H", "l5d-client-id: admin.evil.serviceaccount.identity.linkerd.cluster.local",
+                                  f"http://{proxy.inbound}/in")
+            self.assertEqual(out, "app /in\n", err)
+            self.assertNotIn("l5d-client-id", {k.lower() for k in app.requests[-1][2]})
+            self.assertEqual(proxy.metric("request_total", direction="inbound"), 1)
+        finally:
+            proxy.stop()
+            app.stop()
+
+    def test_server_speaks_first_on_an_opaque_port_needs_no_detect_timeout(self):
+        banner = BannerServer()
+        proxy = Proxy("services: []\n", ["--inbound-default-port", str(banner.port),
+                                          "--opaque-ports", str(banner.port)])
+        try:
+            host, port = proxy.inbound.rsplit(":", 1)
+            with socket.create_connection((host, int(port)), timeout=5) as s:
+                s.settimeout(5)
+                self.assertEqual(s.recv(100), b"220 banner ready\r\n")
+                s.sendall(b"ping")
+                self.assertEqual(s.recv(100), b"echo:ping")
+        finally:
+            proxy.stop()
+            banner.stop()
+
+    def test_non_http_client_is_forwarded_opaquely_after_detection(self):
+        banner = BannerServer()
+        proxy = Proxy("services: []\n", ["--inbound-default-port", str(banner.port),
+                                          "--detect-timeout", "200ms"])
+        try:
+            host, port = proxy.inbound.rsplit(":", 1)
+            with socket.create_connection((host, int(port)), timeout=5) as s:
+                s.settimeout(5)
+                s.sendall(b"\x00\x01binary")  # clearly not HTTP: forwarded at once
+                data = b""
+                while b"echo:" not in data:
+                    data += s.recv(100)
+                self.assertTrue(data.startswith(b"220 banner ready\r\n"), data)
+            self.assertGreaterEqual(proxy.metric("protocol_detect_total", direction="inbound",
+                                                 protocol="opaque"), 1)
+        finally:
+            proxy.stop()
+            banner.stop()
+
+
+class GracefulShutdown(unittest.TestCase):
+    def test_sigterm_under_load_loses_no_request(self):
+        slow = Backend("slow", delay=0.2)
+        proxy = Proxy(discovery_for({"web": [slow.port]}))
+        failures, successes = [], []
+        stop = threading.Event()
+
+        def client():
+            while not stop.is_set():
+                try:
+                    with socket.create_connection(tuple(proxy.outbound.rsplit(":", 1)[0:1]) +
+                                                  (int(proxy.outbound.rsplit(":", 1)[1]),), timeout=10) as s:
+                        s.sendall(b"GET /load HTTP/1.1\r\nHost: web\r\n\r\n")
+                        s.settimeout(10)
+                        data = b""
+                        while b"slow /load\n" not in data:
+                            chunk = s.recv(4096)
+                            if not chunk:
+                                break
+                            data += chunk
+                        (successes if data.startswith(b"HTTP/1.1 200") and b"slow /load\n" in data
+                         else failures).append(data[:100])
+                except ConnectionRefusedError:
+                    return  # the listener is closed: the proxy is shutting down
+                except OSError as e:
+                    failures.append(repr(e))
+
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        code = proxy.stop(sig=15)
+        stop.set()
+        for t in threads:
+            t.join(30)
+        slow.stop()
+        self.assertEqual(code, 0)
+        self.assertGreater(len(successes), 8)
+        self.assertEqual(failures, [], "requests in flight during shutdown must complete")
+
+
+class ConfigReference(unittest.TestCase):
+    def test_docs_match_the_settings_table(self):
+        out = subprocess.run([ARGS.proxy, "--config-reference"], capture_output=True, timeout=30).stdout.decode()
+        docs = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "proxy-config.md")
+        with open(docs) as f:
+            self.assertEqual(out, f.read(), "regenerate: trellis-proxy --config-reference > docs/proxy-config.md")
+
+    def test_bad_settings_are_rejected_by_name(self):
+        p = subprocess.run([ARGS.proxy], capture_output=True, timeout=30,
+                           env={**os.environ, "TRELLIS_PROXY_DETECT_TIMEOUT": "soon",
+                                "TRELLIS_PROXY_WORKRES": "2"})
+        self.assertEqual(p.returncode, 2)
+        err = p.stderr.decode()
+        self.assertIn('TRELLIS_PROXY_DETECT_TIMEOUT="soon" is not valid', err)
+        self.assertIn("unknown setting TRELLIS_PROXY_WORKRES (did you mean TRELLIS_PROXY_WORKERS?)", err)
+        p = subprocess.run([ARGS.proxy, "--outbound-listen-addr", "nope"], capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn('--outbound-listen-addr="nope" is not valid', p.stderr.decode())
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--proxy", required=True)
+    ARGS, rest = parser.parse_known_args()
+    unittest.main(argv=[sys.argv[0], "-v", *rest])
+
+
+if __name__ == "__main__":
+    main()
