@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "http/h1conn/server_connection.h"
+#include "http/h2/server.h"
 #include "net/socket_options.h"
 #include "proxy/detect/detect.h"
 #include "proxy/endpoint/dispatch.h"
@@ -184,11 +185,15 @@ net::awaitable<void> serve_connection(WorkerContext& worker, Direction direction
       }
       co_return;
     }
-    case detect::Protocol::kHttp2:
-      // HTTP/2 server sessions are wired in with the h2 adapter; until then h2c is forwarded
-      // opaquely to its target.
-      co_await forward_tcp(worker, direction, *info, socket, std::move(detected.bytes));
+    case detect::Protocol::kHttp2: {
+      http::h2::StreamTransport<net::tcp::socket> transport(socket);
+      http::h2::ServerSession session(transport, http_service, worker.h2_settings(),
+                                      worker.h2_server_counters(), info, std::move(detected.bytes));
+      // Graceful shutdown: GOAWAY, in-flight streams finish.
+      auto subscription = worker.shutdown_signal().subscribe([&session] { session.shutdown(); });
+      co_await session.run();
       co_return;
+    }
     case detect::Protocol::kTls:
     case detect::Protocol::kOpaque:
     case detect::Protocol::kNeedMore:

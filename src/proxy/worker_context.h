@@ -12,7 +12,9 @@
 #include "http/h1conn/pool.h"
 #include "http/h1conn/server_connection.h"
 #include "net/asio.h"
+#include "http/h2/settings.h"
 #include "proxy/balance/p2c.h"
+#include "proxy/endpoint/h2_clients.h"
 #include "proxy/config.h"
 #include "proxy/discovery/snapshot.h"
 #include "proxy/http_metrics.h"
@@ -31,7 +33,8 @@ class WorkerContext {
   WorkerContext(int index, net::asio::any_io_executor executor, const ProxyConfig& config,
                 discovery::DiscoverySource& discovery, ProxyMetrics& metrics)
       : index_(index), executor_(std::move(executor)), config_(config), discovery_(discovery),
-        metrics_(metrics), metrics_cache_(metrics), random_(0x5eed0000ULL + index) {}
+        metrics_(metrics), metrics_cache_(metrics), random_(0x5eed0000ULL + index),
+        h2_clients_(executor_) {}
 
   int index() const { return index_; }
   net::asio::any_io_executor executor() const { return executor_; }
@@ -41,6 +44,9 @@ class WorkerContext {
   HttpMetricsCache& metrics_cache() { return metrics_cache_; }
   http::h1::ServerCounters& h1_counters() { return h1_counters_; }
   http::h1::ShutdownSignal& shutdown_signal() { return shutdown_; }
+  endpoint::H2Clients& h2_clients() { return h2_clients_; }
+  http::h2::H2Counters& h2_server_counters() { return h2_server_counters_; }
+  const http::h2::H2Settings& h2_settings() const { return h2_settings_; }
   balance::FastRandom& random() { return random_; }
 
   // The HTTP/1 pool for an endpoint, created on first use.
@@ -65,6 +71,9 @@ class WorkerContext {
   http::h1::ShutdownSignal shutdown_;
   balance::FastRandom random_;
   std::map<net::SocketAddress, std::unique_ptr<http::h1::Pool>> pools_;
+  endpoint::H2Clients h2_clients_;
+  http::h2::H2Counters h2_server_counters_;
+  http::h2::H2Settings h2_settings_;
   std::unordered_map<std::string, BalancerEntry> balancers_;
   uint64_t connections_ = 0;
 };

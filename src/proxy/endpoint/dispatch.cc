@@ -32,6 +32,51 @@ DispatchError from_client_error(const http::h1::ClientError& e, const net::Socke
   return {ProxyError::kInternal, "unknown client error"};
 }
 
+struct SendFailure {
+  DispatchError error;
+  bool connect_failed = false;
+};
+
+DispatchError from_h2_error(const http::h2::SendError& e, const net::SocketAddress& addr) {
+  using Kind = http::h2::SendError::Kind;
+  const std::string where = addr.to_string();
+  switch (e.kind) {
+    case Kind::kBusy:
+      return {ProxyError::kQueueFull, "too many concurrent streams to " + where};
+    case Kind::kReset:
+      return {ProxyError::kUpstreamError, "stream reset by " + where + " (h2 error " + std::to_string(e.h2_error) + ")"};
+    default:
+      return {ProxyError::kUpstreamError,
+              std::string("HTTP/2 request to ") + where + " failed: " + http::h2::to_string(e.kind)};
+  }
+}
+
+// One attempt to `address`: HTTP/2 requests (gRPC) keep HTTP/2 on a multiplexed connection,
+// HTTP/1 requests go through the endpoint's keep-alive pool.
+net::awaitable<base::Result<http::Response, SendFailure>> send_once(
+    WorkerContext& worker, const net::SocketAddress& address, http::Request request,
+    std::chrono::milliseconds connect_timeout) {
+  if (request.head.version == http::Version::kHttp2) {
+    auto conn = co_await worker.h2_clients().get(address, connect_timeout);
+    if (!conn) {
+      co_return base::unexpected(SendFailure{
+          {ProxyError::kConnectFailed, "connect to " + address.to_string() + " failed: " +
+                                           conn.error().message()},
+          true});
+    }
+    std::shared_ptr<H2Connection> keep = *conn;
+    auto r = co_await keep->session->send(std::move(request));
+    if (!r) co_return base::unexpected(SendFailure{from_h2_error(r.error(), address), false});
+    co_return std::move(*r);
+  }
+  auto r = co_await worker.pool(address, connect_timeout).send(std::move(request));
+  if (!r) {
+    co_return base::unexpected(SendFailure{from_client_error(r.error(), address),
+                                           r.error().kind == http::h1::ClientError::Kind::kConnect});
+  }
+  co_return std::move(*r);
+}
+
 struct Picked {
   discovery::SnapshotPtr snapshot;  // keeps `destination` valid
   discovery::Destination destination;
@@ -97,19 +142,19 @@ net::awaitable<base::Result<Dispatched, DispatchError>> send_to_service(
   size_t index = 0;
   if (auto* ep = find_endpoint(worker, authority, address, index)) ep->ewma.start();
   const auto start = Clock::now();
-  auto response = co_await worker.pool(address, options.connect_timeout).send(std::move(request));
+  auto response = co_await send_once(worker, address, std::move(request), options.connect_timeout);
   const auto now = Clock::now();
   // The endpoint set may have changed while the request was in flight: look it up again.
   if (auto* ep = find_endpoint(worker, authority, address, index)) {
     ep->ewma.finish(now - start, now);
     balance::P2cBalancer* balancer = worker.find_balancer(authority);
-    if (!response && response.error().kind == http::h1::ClientError::Kind::kConnect) {
+    if (!response && response.error().connect_failed) {
       balancer->record_connect_failure(index, now);
     } else if (response) {
       balancer->record_connect_success(index);
     }
   }
-  if (!response) co_return base::unexpected(from_client_error(response.error(), address));
+  if (!response) co_return base::unexpected(response.error().error);
   Dispatched out;
   out.endpoint = address;
   out.endpoint_labels = std::move(picked->labels);
@@ -120,8 +165,8 @@ net::awaitable<base::Result<Dispatched, DispatchError>> send_to_service(
 net::awaitable<base::Result<Dispatched, DispatchError>> send_to_address(
     WorkerContext& worker, const net::SocketAddress& address, http::Request request,
     const DispatchOptions& options) {
-  auto response = co_await worker.pool(address, options.connect_timeout).send(std::move(request));
-  if (!response) co_return base::unexpected(from_client_error(response.error(), address));
+  auto response = co_await send_once(worker, address, std::move(request), options.connect_timeout);
+  if (!response) co_return base::unexpected(response.error().error);
   Dispatched out;
   out.endpoint = address;
   out.response = std::move(*response);
