@@ -82,6 +82,7 @@ class Backend:
         class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
             daemon_threads = True
             allow_reuse_address = True
+            request_queue_size = 256  # the default backlog of 5 drops connects under load
 
         self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
@@ -432,7 +433,7 @@ class GracefulShutdown(unittest.TestCase):
                                 break
                             data += chunk
                         (successes if data.startswith(b"HTTP/1.1 200") and b"slow /load\n" in data
-                         else failures).append(data[:100])
+                         else failures).append(data[:400])
                 except ConnectionRefusedError:
                     return  # the listener is closed: the proxy is shutting down
                 except OSError as e:
@@ -449,7 +450,7 @@ class GracefulShutdown(unittest.TestCase):
         slow.stop()
         self.assertEqual(code, 0)
         self.assertGreater(len(successes), 8)
-        self.assertEqual(failures, [], "requests in flight during shutdown must complete")
+        self.assertEqual(failures, [], "requests in flight during shutdown must complete: %r" % failures)
 
 
 class ConfigReference(unittest.TestCase):

@@ -38,7 +38,9 @@ Protocol detect_http1(std::string_view p) {
     if (c <= 0x20 || c == 0x7f) return Protocol::kOpaque;
     ++i;
   }
-  if (i == p.size()) return p.size() < kMaxDetectBytes ? Protocol::kNeedMore : Protocol::kOpaque;
+  // A method, a space and kMaxDetectBytes of plausible target: HTTP/1 with a long target. The
+  // strict parser then answers it (414 past its own limit) instead of treating it as opaque.
+  if (i == p.size()) return p.size() < kMaxDetectBytes ? Protocol::kNeedMore : Protocol::kHttp1;
   if (i == target_start) return Protocol::kOpaque;
   ++i;
   constexpr std::string_view kVersion = "HTTP/1.";

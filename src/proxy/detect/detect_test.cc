@@ -40,7 +40,9 @@ TEST(Detect, Table) {
       {"redis ping", "*1\r\n$4\r\nPING\r\n", Protocol::kOpaque},
       {"ssh banner", "SSH-2.0-OpenSSH_9.2\r\n", Protocol::kOpaque},
       {"long token", std::string(40, 'A'), Protocol::kOpaque},
-      {"overlong target", "GET /" + std::string(2000, 'a'), Protocol::kOpaque},
+      {"long target is still http1", "GET /" + std::string(2000, 'a'), Protocol::kHttp1},
+      {"long target reaching the limit", "GET /" + std::string(1019, 'a'), Protocol::kHttp1},
+      {"long target under the limit", "GET /" + std::string(1000, 'a'), Protocol::kNeedMore},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(detect(c.input), c.want) << c.name;
