@@ -55,6 +55,12 @@ http::Response observe_response(HttpMetricsCache& cache, const HttpLabels& label
   cache.latency(labels, response.head.status)->observe(ms);
   std::string grpc;
   if (auto g = response.head.headers.get("grpc-status")) grpc = std::string(*g);
+  if (response.body->is_empty()) {
+    // Nothing will stream (e.g. a gRPC trailers-only response): the exchange ends with the head.
+    cache.responses(labels, response.head.status, classify(response.head.status, grpc), grpc, error)
+        ->inc();
+    return response;
+  }
   response.body = std::make_unique<ObservedBody>(std::move(response.body), cache, labels,
                                                  response.head.status, grpc, std::string(error));
   return response;

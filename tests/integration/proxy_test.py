@@ -473,10 +473,71 @@ class ConfigReference(unittest.TestCase):
         self.assertIn('--outbound-listen-addr="nope" is not valid', p.stderr.decode())
 
 
+class Http2AndGrpc(unittest.TestCase):
+    """h2c and gRPC through the proxy to trellis-demo-app: HTTP/2 is kept end to end and gRPC
+    statuses land in response_total's grpc_status/classification labels."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not ARGS.app:
+            raise unittest.SkipTest("--app not given")
+        cls.ports = []
+        for _ in range(2):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            cls.ports.append(s.getsockname()[1])
+            s.close()
+        cls.app = subprocess.Popen([ARGS.app, "serve", f"--http-port={cls.ports[0]}",
+                                    f"--grpc-port={cls.ports[1]}", "--version=v9"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", cls.ports[1]), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        cls.proxy = Proxy("services:\n  - name: app\n    ports:\n"
+                          f"      - port: 80\n        endpoints: [{{address: 127.0.0.1:{cls.ports[0]}}}]\n"
+                          f"      - port: 9090\n        endpoints: [{{address: 127.0.0.1:{cls.ports[1]}}}]\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+        cls.app.terminate()
+        cls.app.wait(30)
+
+    def test_h2c_prior_knowledge(self):
+        code, out, err = curl("--http2-prior-knowledge", "-H", "Host: app", f"http://{self.proxy.outbound}/h2")
+        self.assertEqual(code, 0, err)
+        self.assertIn('"version":"v9"', out)
+
+    def test_grpc_unary_and_error_status(self):
+        script = f"""
+import grpc, json
+ch = grpc.insecure_channel("{self.proxy.outbound}", options=[("grpc.default_authority", "app.default:9090")])
+hello = ch.unary_unary("/trellis.demo.Demo/Hello", request_serializer=None, response_deserializer=None)
+print(json.loads(hello(json.dumps({{"name": "mesh"}}).encode(), timeout=10))["message"])
+try:
+    ch.unary_unary("/trellis.demo.Demo/Nope", request_serializer=None, response_deserializer=None)(b"{{}}", timeout=10)
+except grpc.RpcError as e:
+    print(e.code().name)
+"""
+        p = subprocess.run(["/usr/bin/python3", "-c", script], capture_output=True, timeout=60)
+        if b"No module named 'grpc'" in p.stderr:
+            self.skipTest("python3-grpcio is not installed")
+        self.assertEqual(p.stdout.decode().split(), ["hello", "mesh", "UNIMPLEMENTED"], p.stderr.decode())
+        self.assertEqual(self.proxy.metric("response_total", direction="outbound", grpc_status="0",
+                                           classification="success"), 1)
+        self.assertEqual(self.proxy.metric("response_total", direction="outbound", grpc_status="12",
+                                           classification="failure"), 1)
+
+
 def main():
     global ARGS
     parser = argparse.ArgumentParser()
     parser.add_argument("--proxy", required=True)
+    parser.add_argument("--app")
     ARGS, rest = parser.parse_known_args()
     unittest.main(argv=[sys.argv[0], "-v", *rest])
 
