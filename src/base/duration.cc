@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "base/strings.h"
+
 namespace trellis::base {
 namespace {
 
@@ -21,7 +23,6 @@ constexpr Unit kUnits[] = {
     {"h", 3600LL * 1000 * 1000 * 1000},
 };
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 }  // namespace
 
@@ -34,7 +35,7 @@ Result<Duration, std::string> parse_go_duration(std::string_view text) {
     text.remove_prefix(1);
   }
   if (text == "0") return Duration(0);
-  if (text.empty()) return unexpected("invalid duration " + quoted(orig));
+  if (text.empty()) return unexpected("invalid duration " + quote(orig));
 
   // Accumulate in unsigned 64-bit nanoseconds, as Go does, and check against int64 max.
   constexpr uint64_t kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
@@ -65,14 +66,14 @@ Result<Duration, std::string> parse_go_duration(std::string_view text) {
         ++i;
       }
     }
-    if (!had_whole && !had_frac) return unexpected("invalid duration " + quoted(orig));
-    if (overflow) return unexpected("duration out of range: " + quoted(orig));
+    if (!had_whole && !had_frac) return unexpected("invalid duration " + quote(orig));
+    if (overflow) return unexpected("duration out of range: " + quote(orig));
     text.remove_prefix(i);
     // unit
     size_t u = 0;
     while (u < text.size() && text[u] != '.' && (text[u] < '0' || text[u] > '9')) ++u;
     if (u == 0) {
-      return unexpected("missing unit in duration " + quoted(orig) +
+      return unexpected("missing unit in duration " + quote(orig) +
                         " (use one of ns, us, ms, s, m, h, e.g. \"5s\")");
     }
     const std::string_view unit_name = text.substr(0, u);
@@ -81,12 +82,12 @@ Result<Duration, std::string> parse_go_duration(std::string_view text) {
       if (candidate.name == unit_name) unit = candidate.nanos;
     }
     if (unit == 0) {
-      return unexpected("unknown unit " + quoted(unit_name) + " in duration " + quoted(orig) +
+      return unexpected("unknown unit " + quote(unit_name) + " in duration " + quote(orig) +
                         " (use one of ns, us, ms, s, m, h)");
     }
     text.remove_prefix(u);
     const uint64_t uunit = static_cast<uint64_t>(unit);
-    if (whole > kMax / uunit) return unexpected("duration out of range: " + quoted(orig));
+    if (whole > kMax / uunit) return unexpected("duration out of range: " + quote(orig));
     uint64_t v = whole * uunit;
     if (had_frac) {
       // frac/scale * unit, computed without overflow: unit <= 3.6e12, frac < scale <= 1e18.
@@ -94,7 +95,7 @@ Result<Duration, std::string> parse_go_duration(std::string_view text) {
                             static_cast<long double>(scale);
       v += static_cast<uint64_t>(f);
     }
-    if (v > kMax - total) return unexpected("duration out of range: " + quoted(orig));
+    if (v > kMax - total) return unexpected("duration out of range: " + quote(orig));
     total += v;
   }
   const int64_t signed_total = static_cast<int64_t>(total);

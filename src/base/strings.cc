@@ -97,4 +97,24 @@ std::string to_lower(std::string_view s) {
   return out;
 }
 
+std::string quote(std::string_view s) {
+  static const char* hex = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : s.substr(0, 200)) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += hex[(c >> 4) & 0xf];
+      out += hex[c & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  if (s.size() > 200) out += "...";
+  out += "\"";
+  return out;
+}
+
 }  // namespace trellis::base

@@ -32,5 +32,12 @@ TEST(Strings, SplitTrimJoin) {
   EXPECT_EQ(to_lower("GET"), "get");
 }
 
+TEST(Strings, QuoteEscapesAndBounds) {
+  EXPECT_EQ(quote("web"), "\"web\"");
+  EXPECT_EQ(quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(quote(std::string("x\n\0y", 4)), "\"x\\x0a\\x00y\"");
+  EXPECT_EQ(quote(std::string(300, 'a')), "\"" + std::string(200, 'a') + "...\"");
+}
+
 }  // namespace
 }  // namespace trellis::base

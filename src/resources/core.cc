@@ -12,9 +12,10 @@
 namespace trellis::resources {
 namespace {
 
+using base::quote;
+
 constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
 
-std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // ---- raw YAML access, for places where the framework already decoded a map (metadata) and a
 // second Node over it would report its problems (duplicate keys) a second time ----

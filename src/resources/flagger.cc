@@ -12,6 +12,8 @@
 namespace trellis::resources {
 namespace {
 
+using base::quote;
+
 using namespace std::chrono_literals;
 
 constexpr int64_t kMaxInt32 = std::numeric_limits<int32_t>::max();
@@ -66,7 +68,6 @@ constexpr ProviderTypeName kProviderTypes[] = {
     {"splunk", MetricProviderType::kSplunk, true},
 };
 
-std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // Numbers in messages as written by users: 99.9, 500, 0.5.
 std::string format_number(double v) {

@@ -11,10 +11,11 @@
 namespace trellis::resources {
 namespace {
 
+using base::quote;
+
 constexpr std::string_view kPolicyGroup = "policy.linkerd.io";
 constexpr std::string_view kGatewayGroup = "gateway.networking.k8s.io";
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // Where a namespaced object lives when metadata.namespace is not written.
 std::string own_namespace(const ObjectMeta& meta) {
@@ -45,9 +46,9 @@ std::optional<base::Cidr> decode_cidr(Node& node) {
   }
   if (cidr->has_host_bits()) {
     // Matching compares only the prefix, so this works, but it rarely says what was meant.
-    node.warning("CIDR " + quoted(*s) + " has bits set after the /" +
+    node.warning("CIDR " + quote(*s) + " has bits set after the /" +
                  std::to_string(cidr->prefix_length()) + " prefix; it means " +
-                 quoted(masked(*cidr)));
+                 quote(masked(*cidr)));
   }
   return *cidr;
 }
@@ -67,7 +68,7 @@ std::optional<Network> decode_network(Node& item) {
     auto ex = decode_cidr(e);
     if (!ex || !cidr) return;
     if (!inside(*cidr, *ex)) {
-      e.error(quoted(ex->to_string()) + " is not inside cidr " + quoted(cidr->to_string()) +
+      e.error(quote(ex->to_string()) + " is not inside cidr " + quote(cidr->to_string()) +
               "; except can only carve addresses out of the network's own range");
       return;
     }
@@ -93,7 +94,7 @@ std::optional<IdentityMatch> decode_identity(Node& node) {
   auto s = node.as_string();
   if (!s) return std::nullopt;
   if (std::string err = check_mesh_identity(*s, true); !err.empty()) {
-    node.error("invalid identity " + quoted(*s) + ": " + err);
+    node.error("invalid identity " + quote(*s) + ": " + err);
     return std::nullopt;
   }
   if (*s == "*") return IdentityMatch{IdentityMatch::Type::kSuffix, ""};
@@ -103,7 +104,7 @@ std::optional<IdentityMatch> decode_identity(Node& node) {
 
 void check_name(Node& node, const std::string& name) {
   if (std::string err = check_dns1123_subdomain(name); !err.empty()) {
-    node.error("invalid name " + quoted(name) + ": " + err);
+    node.error("invalid name " + quote(name) + ": " + err);
   }
 }
 
@@ -114,7 +115,7 @@ std::string decode_ref_namespace(Node& ref, const std::string& own) {
   auto s = n->as_string();
   if (!s || s->empty()) return own;  // "" means the local namespace, as Linkerd reads it
   if (std::string err = check_dns1123_label(*s); !err.empty()) {
-    n->error("invalid namespace " + quoted(*s) + ": " + err);
+    n->error("invalid namespace " + quote(*s) + ": " + err);
   }
   return *s;
 }
@@ -143,7 +144,7 @@ std::string describe_groups(const std::vector<std::string_view>& groups) {
   std::string out;
   for (size_t i = 0; i < groups.size(); ++i) {
     if (i > 0) out += i + 1 == groups.size() ? " or " : ", ";
-    out += groups[i].empty() ? std::string("\"core\" (or no group)") : quoted(groups[i]);
+    out += groups[i].empty() ? std::string("\"core\" (or no group)") : quote(groups[i]);
   }
   return out;
 }
@@ -192,7 +193,7 @@ std::optional<size_t> decode_ref(Node& ref, const std::vector<RefKind>& kinds, b
       ref.error_at("group", "missing required field: kind " + std::string(k.kind) +
                                 " is in group " + describe_groups(k.groups));
     } else {
-      group_node->error("group " + quoted(*group) + " does not serve kind " +
+      group_node->error("group " + quote(*group) + " does not serve kind " +
                         std::string(k.kind) + "; use " + describe_groups(k.groups));
     }
     return std::nullopt;
@@ -371,7 +372,7 @@ void decode(Node& root, const TypeMeta&, const ObjectMeta& meta, ServerAuthoriza
         if (auto s = n->as_string()) {
           out.server_name = *s;
           if (std::string err = check_dns1123_label(*s); !err.empty()) {
-            n->error("invalid Server name " + quoted(*s) + ": " + err);
+            n->error("invalid Server name " + quote(*s) + ": " + err);
           }
         }
       }
@@ -451,7 +452,7 @@ void decode(Node& root, const TypeMeta&, const ObjectMeta& meta, AuthorizationPo
       out.target_kind = static_cast<AuthorizationPolicy::TargetKind>(*index);
       if (out.target_kind == AuthorizationPolicy::TargetKind::kNamespace &&
           !out.target.name.empty() && out.target.name != ns) {
-        ref.error_at("name", "a Namespace target must be the policy's own namespace " + quoted(ns));
+        ref.error_at("name", "a Namespace target must be the policy's own namespace " + quote(ns));
       }
     });
 
@@ -535,7 +536,7 @@ void decode(Node& root, const TypeMeta&, const ObjectMeta& meta, MeshTLSAuthenti
         // Names that fail the object-name check were reported by decode_ref already.
         const std::string err = check_dns1123_label(ref.name);
         if (!err.empty() && check_dns1123_subdomain(ref.name).empty()) {
-          item.error_at("name", "invalid namespace name " + quoted(ref.name) + ": " + err);
+          item.error_at("name", "invalid namespace name " + quote(ref.name) + ": " + err);
         }
       }
       out.identity_refs.push_back(std::move(id));

@@ -12,6 +12,8 @@
 namespace trellis::resources {
 namespace {
 
+using base::quote;
+
 bool is_identifier(std::string_view key) {
   if (key.empty()) return false;
   return std::all_of(key.begin(), key.end(), [](char c) {
@@ -19,25 +21,6 @@ bool is_identifier(std::string_view key) {
   });
 }
 
-std::string quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s.substr(0, 200)) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      static const char* hex = "0123456789abcdef";
-      out += "\\x";
-      out += hex[(c >> 4) & 0xf];
-      out += hex[c & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  if (s.size() > 200) out += "...";
-  out += "\"";
-  return out;
-}
 
 bool parse_int(const std::string& text, int64_t& out) {
   std::string s;

@@ -7,6 +7,8 @@
 namespace trellis::resources {
 namespace {
 
+using base::quote;
+
 template <typename T>
 void decode_as(Node& root, const TypeMeta& type, const ObjectMeta& meta, Resource& out) {
   T body{};
@@ -80,7 +82,6 @@ bool is_foreign_mesh_group(std::string_view group) {
          base::ends_with(group, "appmesh.k8s.aws");
 }
 
-std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 }  // namespace
 

@@ -16,6 +16,8 @@
 namespace trellis::resources {
 namespace {
 
+using base::quote;
+
 // Deeper trees are legal but nobody writes them; the limit keeps recursion bounded on
 // hostile input (the node budget bounds breadth, not depth).
 constexpr int kMaxMatchDepth = 32;
@@ -36,15 +38,6 @@ const std::vector<std::string>& standard_methods() {
   return kMethods;
 }
 
-std::string quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s.substr(0, 200)) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  if (s.size() > 200) out += "...";
-  return out + "\"";
-}
 
 bool is_token(std::string_view s) {
   static constexpr std::string_view kTchar = "!#$%&'*+-.^_`|~";

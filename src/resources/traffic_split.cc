@@ -12,20 +12,13 @@
 namespace trellis::resources {
 namespace {
 
+using base::quote;
+
 // Integer weights are capped at uint32 (milli-units at 1000x that), which keeps the sum of
 // every backend of a document (bounded by the node budget) far from int64 overflow.
 constexpr int64_t kMaxWeight = std::numeric_limits<uint32_t>::max();
 constexpr int64_t kMaxWeightMilli = kMaxWeight * 1000;
 
-std::string quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s.substr(0, 200)) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  if (s.size() > 200) out += "...";
-  return out + "\"";
-}
 
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });

@@ -9,7 +9,8 @@
 namespace trellis::resources {
 namespace {
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+using base::quote;
+
 
 // A mesh identity (no wildcards) under `key`; reports problems on the value.
 std::optional<std::string> decode_identity_field(Node& parent, std::string_view key, Req req) {
@@ -18,7 +19,7 @@ std::optional<std::string> decode_identity_field(Node& parent, std::string_view 
   auto s = n->as_string();
   if (!s) return std::nullopt;
   if (std::string err = check_mesh_identity(*s, false); !err.empty()) {
-    n->error("invalid identity " + quoted(*s) + ": " + err);
+    n->error("invalid identity " + quote(*s) + ": " + err);
   }
   return s;
 }
@@ -29,7 +30,7 @@ std::optional<int64_t> string_integer(Node& n, int64_t min, int64_t max) {
   if (n.is_scalar() && n.scalar_type() == ScalarType::kInt) {
     auto v = n.as_integer(min, max);
     if (v) {
-      n.warning("this field is a string in the Link schema; write " + quoted(n.scalar()) +
+      n.warning("this field is a string in the Link schema; write " + quote(n.scalar()) +
                 " (Kubernetes rejects a bare integer here)");
     }
     return v;
@@ -110,7 +111,7 @@ void decode(Node& root, const TypeMeta& type, const ObjectMeta&, ExternalWorkloa
           if (auto s = n->as_string()) {
             out.server_name = *s;
             if (std::string err = check_dns1123_subdomain(*s); !err.empty()) {
-              n->error("invalid server name " + quoted(*s) + ": " + err +
+              n->error("invalid server name " + quote(*s) + ": " + err +
                        " (it is sent as TLS SNI, so it must be a DNS name)");
             }
           }
@@ -125,10 +126,10 @@ void decode(Node& root, const TypeMeta& type, const ObjectMeta&, ExternalWorkloa
         if (auto s = n->as_string()) {
           port.name = *s;
           if (std::string err = check_port_name(*s); !err.empty()) {
-            n->error("invalid port name " + quoted(*s) + ": " + err);
+            n->error("invalid port name " + quote(*s) + ": " + err);
           } else if (std::any_of(out.ports.begin(), out.ports.end(),
                                  [&](const auto& o) { return o.name == *s; })) {
-            n->error("duplicate port name " + quoted(*s));
+            n->error("duplicate port name " + quote(*s));
           }
         }
       }
@@ -190,7 +191,7 @@ void decode(Node& root, const TypeMeta& type, const ObjectMeta&, Link& out) {
         out.target_cluster_name = *s;
         // Mirrors are named <svc>-<targetClusterName>, so it must fit in a Service name.
         if (std::string err = check_dns1123_label(*s); !err.empty()) {
-          n->error("invalid cluster name " + quoted(*s) + ": " + err);
+          n->error("invalid cluster name " + quote(*s) + ": " + err);
         }
       }
     }
@@ -198,7 +199,7 @@ void decode(Node& root, const TypeMeta& type, const ObjectMeta&, Link& out) {
       if (auto s = n->as_string()) {
         out.target_cluster_domain = *s;
         if (std::string err = check_dns1123_subdomain(*s); !err.empty()) {
-          n->error("invalid cluster domain " + quoted(*s) + ": " + err);
+          n->error("invalid cluster domain " + quote(*s) + ": " + err);
         }
       }
     }
@@ -206,7 +207,7 @@ void decode(Node& root, const TypeMeta& type, const ObjectMeta&, Link& out) {
       if (auto s = n->as_string()) {
         out.target_cluster_linkerd_namespace = *s;
         if (std::string err = check_dns1123_label(*s); !err.empty()) {
-          n->error("invalid namespace " + quoted(*s) + ": " + err);
+          n->error("invalid namespace " + quote(*s) + ": " + err);
         }
       }
     }
@@ -214,7 +215,7 @@ void decode(Node& root, const TypeMeta& type, const ObjectMeta&, Link& out) {
       if (auto s = n->as_string()) {
         out.cluster_credentials_secret = *s;
         if (std::string err = check_dns1123_subdomain(*s); !err.empty()) {
-          n->error("invalid Secret name " + quoted(*s) + ": " + err);
+          n->error("invalid Secret name " + quote(*s) + ": " + err);
         }
       }
     }
@@ -232,7 +233,7 @@ void decode(Node& root, const TypeMeta& type, const ObjectMeta&, Link& out) {
           }
           if (!base::IpAddress::parse(addr) &&
               !check_dns1123_subdomain(base::to_lower(addr)).empty()) {
-            n->error("invalid gateway address " + quoted(addr) +
+            n->error("invalid gateway address " + quote(addr) +
                      ": expected an IP address or a DNS name");
             continue;
           }
@@ -292,7 +293,7 @@ void decode(Node& root, const TypeMeta& type, const ObjectMeta&, Link& out) {
         std::string probe = *s;
         std::replace(probe.begin(), probe.end(), '*', 'x');
         if (std::string err = check_label_key(probe); !err.empty()) {
-          item.error("invalid key " + quoted(*s) + ": " + err);
+          item.error("invalid key " + quote(*s) + ": " + err);
           return;
         }
         list->push_back(*s);
