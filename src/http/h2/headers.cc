@@ -1,28 +1,16 @@
 #include "http/h2/headers.h"
 
 #include <algorithm>
-#include <array>
 #include <cctype>
+
+#include "http/h1/chars.h"
 
 namespace trellis::http::h2 {
 namespace {
 
-// RFC 9110 §5.6.2 tchar.
-constexpr std::array<bool, 256> make_tchar_table() {
-  std::array<bool, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
-  return t;
-}
-constexpr auto kTchar = make_tchar_table();
-
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return kTchar[static_cast<unsigned char>(c)]; });
-}
+// Token characters are shared with the HTTP/1 parser (RFC 9110 §5.6.2).
+using h1::is_tchar;
+using h1::is_token;
 
 bool is_ws(char c) { return c == ' ' || c == '\t'; }
 
@@ -134,7 +122,7 @@ std::optional<HeaderError> check_field(std::string_view name, std::string_view v
   if (name.empty()) return HeaderError::kInvalidName;
   for (char c : name) {
     if (c >= 'A' && c <= 'Z') return HeaderError::kUppercaseName;
-    if (!kTchar[static_cast<unsigned char>(c)]) return HeaderError::kInvalidName;
+    if (!is_tchar(c)) return HeaderError::kInvalidName;
   }
   for (char c : value) {
     const auto u = static_cast<unsigned char>(c);
