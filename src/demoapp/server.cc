@@ -8,7 +8,7 @@
 #include "base/log.h"
 #include "http/h2/transport.h"
 #include "net/socket_options.h"
-#include "proxy/detect/detect.h"
+#include "proxy/detect/read.h"
 
 // GCC 12 at -O2 flags Asio's awaitable frame operator delete as "mismatched" once it inlines
 // the frame allocation (a known false positive with coroutines, as in http/h1conn).
@@ -22,40 +22,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kDetectTimeout = std::chrono::seconds(10);
 constexpr auto kEchoIdleTimeout = std::chrono::minutes(5);
-
-struct Detected {
-  proxy::detect::Protocol protocol = proxy::detect::Protocol::kOpaque;
-  std::string bytes;  // everything read so far; replayed to the HTTP server
-};
-
-// Reads until proxy::detect() decides (the loop of proxy/pipeline.cc, without opaque TCP).
-net::awaitable<Detected> detect_protocol(net::tcp::socket& socket) {
-  namespace detect = proxy::detect;
-  Detected d;
-  net::asio::steady_timer timer(socket.get_executor());
-  timer.expires_after(kDetectTimeout);
-  char buf[detect::kMaxDetectBytes];
-  while (true) {
-    const size_t room = sizeof buf - std::min(sizeof buf - 1, d.bytes.size());
-    auto result =
-        co_await (socket.async_read_some(net::asio::buffer(buf, room), net::use_nothrow) ||
-                  timer.async_wait(net::use_nothrow));
-    if (result.index() == 1) co_return d;  // opaque: close
-    auto [ec, n] = std::get<0>(result);
-    d.bytes.append(buf, n);
-    if (ec) {
-      d.protocol = d.bytes.empty() ? detect::Protocol::kOpaque : detect::detect(d.bytes);
-      if (d.protocol == detect::Protocol::kNeedMore) d.protocol = detect::Protocol::kOpaque;
-      co_return d;
-    }
-    d.protocol = detect::detect(d.bytes);
-    if (d.protocol != detect::Protocol::kNeedMore) co_return d;
-    if (d.bytes.size() >= detect::kMaxDetectBytes) {
-      d.protocol = detect::Protocol::kOpaque;
-      co_return d;
-    }
-  }
-}
 
 net::tcp::acceptor open_listener(net::asio::io_context& io, const std::string& bind,
                                  uint16_t port) {
@@ -184,7 +150,8 @@ net::awaitable<void> Worker::serve_http_connection(net::tcp::socket socket) {
   info->local = net::SocketAddress::from_endpoint(socket.local_endpoint(ec));
 
   auto det = detecting_.insert(detecting_.end(), &socket);
-  Detected detected = co_await detect_protocol(socket);
+  proxy::detect::Detected detected =
+      co_await proxy::detect::read_and_detect(socket, kDetectTimeout);
   detecting_.erase(det);
   if (shutting_down_ && detected.protocol != proxy::detect::Protocol::kHttp1 &&
       detected.protocol != proxy::detect::Protocol::kHttp2) {

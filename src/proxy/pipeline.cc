@@ -5,6 +5,7 @@
 #include "http/h2/server.h"
 #include "net/socket_options.h"
 #include "proxy/detect/detect.h"
+#include "proxy/detect/read.h"
 #include "proxy/endpoint/dispatch.h"
 #include "proxy/inbound/inbound_service.h"
 #include "proxy/tcp/forward.h"
@@ -39,46 +40,6 @@ bool is_opaque_port(const ProxyConfig& config, uint16_t port) {
     if (p == port) return true;
   }
   return false;
-}
-
-// ---- stage: detect -------------------------------------------------------------------------
-struct Detected {
-  detect::Protocol protocol = detect::Protocol::kOpaque;
-  std::string bytes;  // everything read so far; replayed to the next stage
-  bool timed_out = false;
-  bool closed = false;
-};
-
-net::awaitable<Detected> detect_protocol(net::tcp::socket& socket, std::chrono::milliseconds timeout) {
-  using namespace net::asio::experimental::awaitable_operators;
-  Detected d;
-  net::asio::steady_timer timer(socket.get_executor());
-  const auto deadline = Clock::now() + timeout;
-  char buf[detect::kMaxDetectBytes];
-  while (true) {
-    timer.expires_at(deadline);
-    auto result = co_await (socket.async_read_some(net::asio::buffer(buf, sizeof buf - std::min(sizeof buf - 1, d.bytes.size())), net::use_nothrow) ||
-                            timer.async_wait(net::use_nothrow));
-    if (result.index() == 1) {
-      d.timed_out = true;
-      d.protocol = detect::Protocol::kOpaque;
-      co_return d;
-    }
-    auto [ec, n] = std::get<0>(result);
-    d.bytes.append(buf, n);
-    if (ec) {
-      d.closed = true;
-      d.protocol = d.bytes.empty() ? detect::Protocol::kOpaque : detect::detect(d.bytes);
-      if (d.protocol == detect::Protocol::kNeedMore) d.protocol = detect::Protocol::kOpaque;
-      co_return d;
-    }
-    d.protocol = detect::detect(d.bytes);
-    if (d.protocol != detect::Protocol::kNeedMore) co_return d;
-    if (d.bytes.size() >= detect::kMaxDetectBytes) {
-      d.protocol = detect::Protocol::kOpaque;
-      co_return d;
-    }
-  }
 }
 
 // ---- stage: opaque TCP ---------------------------------------------------------------------
@@ -166,7 +127,7 @@ net::awaitable<void> serve_connection(WorkerContext& worker, Direction direction
   }
 
   // 3. detect: TLS, HTTP/2, HTTP/1, or opaque after the detect timeout.
-  Detected detected = co_await detect_protocol(socket, config.detect_timeout);
+  detect::Detected detected = co_await detect::read_and_detect(socket, config.detect_timeout);
   metrics.protocol_detect_total
       .get({dir, detected.timed_out ? "timeout" : detect::to_string(detected.protocol)})
       ->inc();
