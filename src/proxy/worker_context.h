@@ -58,6 +58,9 @@ class WorkerContext {
   // The balancer for an authority if one exists, without refreshing it.
   balance::P2cBalancer* find_balancer(const std::string& authority);
 
+  // Requests of this worker waiting for an available endpoint (bounded by queue_capacity).
+  size_t& waiting_for_endpoint() { return waiting_for_endpoint_; }
+
   uint64_t next_connection_id() { return (static_cast<uint64_t>(index_) << 48) | ++connections_; }
 
  private:
@@ -76,6 +79,7 @@ class WorkerContext {
   http::h2::H2Settings h2_settings_;
   std::unordered_map<std::string, BalancerEntry> balancers_;
   uint64_t connections_ = 0;
+  size_t waiting_for_endpoint_ = 0;
 };
 
 }  // namespace trellis::proxy

@@ -137,7 +137,9 @@ class Proxy:
         self.log = open(self.log_path, "w")
         cmd = [ARGS.proxy, "--mode", "ingress", "--discovery-file", self.discovery,
                "--inbound-listen-addr", "127.0.0.1:0", "--outbound-listen-addr", "127.0.0.1:0",
-               "--admin-listen-addr", "127.0.0.1:0", "--workers", "2", *extra_args]
+               "--admin-listen-addr", "127.0.0.1:0", *extra_args]
+        if "--workers" not in extra_args:
+            cmd += ["--workers", "2"]
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
                                      env={**os.environ, **(env or {})})
         deadline = time.time() + 20
@@ -342,6 +344,32 @@ class OutboundHttp1(unittest.TestCase):
         for name in ("process_cpu_seconds_total", "process_resident_memory_bytes", "proxy_build_info",
                      "response_latency_ms_bucket", "tcp_open_connections"):
             self.assertIn(name, m)
+
+
+class QueueCapacity(unittest.TestCase):
+    def test_requests_beyond_the_queue_are_shed_with_503(self):
+        proxy = Proxy(discovery_for({"empty": []}), ["--workers", "1", "--queue-capacity", "2",
+                                                     "--outbound-failfast-timeout", "3s"])
+        try:
+            results = []
+
+            def one():
+                results.append(curl("-i", "-H", "Host: empty", f"http://{proxy.outbound}/"))
+
+            threads = [threading.Thread(target=one) for _ in range(5)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            outs = [out for _, out, _ in results]
+            shed = [o for o in outs if "l5d-proxy-error: too many requests waiting" in o]
+            failfast = [o for o in outs if "l5d-proxy-error: no available endpoints" in o]
+            self.assertEqual(len(shed), 3, outs)
+            self.assertEqual(len(failfast), 2, outs)
+            self.assertTrue(all(o.startswith("HTTP/1.1 503") for o in outs), outs)
+            self.assertEqual(proxy.metric("outbound_http_errors_total", error="queue_full"), 3)
+        finally:
+            proxy.stop()
 
 
 class DiscoveryReload(unittest.TestCase):

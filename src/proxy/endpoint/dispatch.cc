@@ -91,6 +91,14 @@ net::awaitable<base::Result<Picked, DispatchError>> wait_for_endpoint(
     std::chrono::milliseconds failfast_timeout) {
   const auto deadline = Clock::now() + failfast_timeout;
   net::asio::steady_timer timer(worker.executor());
+  // Counts this request as waiting once it has to wait; undone on every way out.
+  struct Waiting {
+    size_t& count;
+    bool counted = false;
+    ~Waiting() {
+      if (counted) --count;
+    }
+  } waiting{worker.waiting_for_endpoint()};
   while (true) {
     discovery::SnapshotPtr current = worker.snapshot();
     if (current->version() > snapshot->version()) {
@@ -109,6 +117,17 @@ net::awaitable<base::Result<Picked, DispatchError>> wait_for_endpoint(
       co_return base::unexpected(DispatchError{
           ProxyError::kFailFast, "no available endpoints for " + destination.authority + " after " +
                                      std::to_string(failfast_timeout.count()) + "ms"});
+    }
+    if (!waiting.counted) {
+      // Load shedding: the queue of requests waiting for an endpoint is bounded.
+      if (waiting.count >= worker.config().queue_capacity) {
+        co_return base::unexpected(DispatchError{
+            ProxyError::kQueueFull, "too many requests waiting for an endpoint of " +
+                                        destination.authority + " (queue capacity " +
+                                        std::to_string(worker.config().queue_capacity) + ")"});
+      }
+      ++waiting.count;
+      waiting.counted = true;
     }
     timer.expires_after(std::min<Clock::duration>(std::chrono::milliseconds(50), deadline - now));
     co_await timer.async_wait(net::use_nothrow);
