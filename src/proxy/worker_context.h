@@ -18,6 +18,7 @@
 #include "proxy/config.h"
 #include "proxy/discovery/snapshot.h"
 #include "proxy/http_metrics.h"
+#include "proxy/mesh_tls.h"
 #include "proxy/metrics.h"
 
 namespace trellis::proxy {
@@ -48,6 +49,9 @@ class WorkerContext {
   http::h2::H2Counters& h2_server_counters() { return h2_server_counters_; }
   const http::h2::H2Settings& h2_settings() const { return h2_settings_; }
   balance::FastRandom& random() { return random_; }
+  // Null when the proxy has no mesh identity. Set once before the worker starts.
+  const MeshTls* mesh_tls() const { return mesh_tls_; }
+  void set_mesh_tls(const MeshTls* mesh_tls) { mesh_tls_ = mesh_tls; }
 
   // The HTTP/1 pool for an endpoint, created on first use.
   http::h1::Pool& pool(const net::SocketAddress& address, std::chrono::milliseconds connect_timeout);
@@ -80,6 +84,7 @@ class WorkerContext {
   std::unordered_map<std::string, BalancerEntry> balancers_;
   uint64_t connections_ = 0;
   size_t waiting_for_endpoint_ = 0;
+  const MeshTls* mesh_tls_ = nullptr;
 };
 
 }  // namespace trellis::proxy
