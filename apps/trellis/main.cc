@@ -1,23 +1,21 @@
-// trellis: the command-line interface (DESIGN.md §1).
+// trellis: the command-line interface (DESIGN.md §1). Each subcommand is defined in its own file
+// under src/cli/ (cli/command.h); this list is the whole CLI.
 
 #include <CLI/CLI.hpp>
 
-#include <iostream>
+#include <vector>
 
-#include "cli/validate.h"
+#include "cli/command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"trellis: a lightweight, security-first service mesh"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("trellis ") + TRELLIS_VERSION);
 
-  trellis::cli::ValidateOptions validate;
-  auto* validate_cmd = app.add_subcommand(
-      "validate", "Check manifests (Linkerd, SMI, Gateway API, Flagger, Kubernetes) for errors");
-  validate_cmd->add_option("-f,--filename", validate.paths,
-                           "File, directory (recursive *.yaml, *.yml, *.json) or - for stdin")
-      ->required();
-  validate_cmd->add_option("-o,--output", validate.output, "Output format: text or json");
+  namespace cli = trellis::cli;
+  const std::vector<cli::Command> commands = {
+      cli::add_validate_command(app),
+  };
 
   try {
     app.parse(argc, argv);
@@ -25,8 +23,8 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
-  if (validate_cmd->parsed()) {
-    return trellis::cli::run_validate(validate, std::cout, std::cerr);
+  for (const cli::Command& command : commands) {
+    if (command.app->parsed()) return command.run();
   }
   return 2;
 }

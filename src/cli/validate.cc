@@ -2,7 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <iostream>
+#include <memory>
 #include <ostream>
+
+#include "cli/command.h"
 
 #include "resources/cross_check.h"
 #include "resources/load.h"
@@ -58,6 +62,17 @@ int run_validate(const ValidateOptions& options, std::ostream& out, std::ostream
   }
   if (!io_errors.empty()) return 2;
   return diags.has_errors() ? 1 : 0;
+}
+
+Command add_validate_command(CLI::App& app) {
+  auto options = std::make_shared<ValidateOptions>();
+  auto* cmd = app.add_subcommand(
+      "validate", "Check manifests (Linkerd, SMI, Gateway API, Flagger, Kubernetes) for errors");
+  cmd->add_option("-f,--filename", options->paths,
+                  "File, directory (recursive *.yaml, *.yml, *.json) or - for stdin")
+      ->required();
+  cmd->add_option("-o,--output", options->output, "Output format: text or json");
+  return {cmd, [options] { return run_validate(*options, std::cout, std::cerr); }};
 }
 
 }  // namespace trellis::cli
