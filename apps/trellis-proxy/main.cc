@@ -10,6 +10,7 @@
 #include "proxy/config.h"
 #include "proxy/discovery/static_file.h"
 #include "proxy/proxy.h"
+#include "proxyinit/command.h"
 
 extern char** environ;
 
@@ -41,6 +42,10 @@ void print_config_reference() {
 }
 
 int main(int argc, char** argv) {
+  // `trellis-proxy init ...`: the init container's iptables set-up (src/proxyinit).
+  if (argc >= 2 && std::string(argv[1]) == "init") {
+    return trellis::proxyinit::init_main(argc - 1, argv + 1);
+  }
   using namespace trellis;
   if (argc == 2 && std::string(argv[1]) == "--config-reference") {
     print_config_reference();
@@ -84,16 +89,26 @@ int main(int argc, char** argv) {
   }
 
   base::log::init("proxy", config.log_level);
-  if (config.discovery_file.empty()) {
-    TRELLIS_LOG_WARN("no discovery file (--discovery-file / TRELLIS_PROXY_DISCOVERY_FILE): every "
-                     "target is forwarded to its original destination");
-  }
-  auto source = std::make_unique<proxy::discovery::StaticFileSource>(config.discovery_file);
-  if (!config.discovery_file.empty()) {
-    if (auto loaded = source->reload(); !loaded) {
-      std::cerr << "trellis-proxy: " << loaded.error() << "\n";
-      return 2;
+  std::unique_ptr<proxy::discovery::DiscoverySource> source;
+  if (!config.control_addr.empty()) {
+    // Discovery comes from the control plane (the proxy builds that source itself).
+    if (!config.discovery_file.empty()) {
+      TRELLIS_LOG_WARN("both control-addr and discovery-file are set: the discovery file is "
+                       "ignored");
     }
+  } else {
+    if (config.discovery_file.empty()) {
+      TRELLIS_LOG_WARN("no discovery file (--discovery-file / TRELLIS_PROXY_DISCOVERY_FILE) and "
+                       "no control plane: every target is forwarded to its original destination");
+    }
+    auto file = std::make_unique<proxy::discovery::StaticFileSource>(config.discovery_file);
+    if (!config.discovery_file.empty()) {
+      if (auto loaded = file->reload(); !loaded) {
+        std::cerr << "trellis-proxy: " << loaded.error() << "\n";
+        return 2;
+      }
+    }
+    source = std::move(file);
   }
   try {
     proxy::Proxy p(std::move(config), std::move(source));

@@ -30,6 +30,37 @@ Apply duration(std::chrono::milliseconds ProxyConfig::*field) {
   };
 }
 
+Apply text(std::string ProxyConfig::*field) {
+  return [field](ProxyConfig& c, const std::string& v) -> base::Result<base::Ok, std::string> {
+    c.*field = v;
+    return base::Ok{};
+  };
+}
+
+// An identity-like DNS name: lowercase labels of [a-z0-9-] (checked again by tls::Identity).
+Apply dns_name(std::string ProxyConfig::*field, bool allow_empty) {
+  return [field, allow_empty](ProxyConfig& c,
+                              const std::string& v) -> base::Result<base::Ok, std::string> {
+    if (v.empty() && allow_empty) {
+      c.*field = v;
+      return base::Ok{};
+    }
+    if (v.empty() || v.size() > 253) return base::unexpected(std::string("expected a DNS name"));
+    for (auto label : base::split(v, '.')) {
+      if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+        return base::unexpected(std::string("expected a lowercase DNS name"));
+      }
+      for (char ch : label) {
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) {
+          return base::unexpected(std::string("expected a lowercase DNS name"));
+        }
+      }
+    }
+    c.*field = v;
+    return base::Ok{};
+  };
+}
+
 base::Result<uint64_t, std::string> parse_uint(const std::string& v, uint64_t max) {
   if (v.empty() || v.size() > 19) return base::unexpected(std::string("expected a number"));
   uint64_t out = 0;
@@ -165,6 +196,42 @@ const std::vector<ConfigSetting>& config_settings() {
          c.admin_shutdown_enabled = *b;
          return base::Ok{};
        }},
+      {"control-addr",
+       "host:port of trellis-control's gRPC listener (empty: discovery comes from discovery-file)",
+       "",
+       [](ProxyConfig& c, const std::string& v) -> base::Result<base::Ok, std::string> {
+         if (!v.empty()) {
+           const size_t colon = v.rfind(':');
+           if (colon == std::string::npos || colon == 0) {
+             return base::unexpected(std::string("expected host:port"));
+           }
+           auto p = parse_uint(v.substr(colon + 1), 65535);
+           if (!p || *p == 0) return base::unexpected(std::string("expected host:port"));
+         }
+         c.control_addr = v;
+         return base::Ok{};
+       }},
+      {"control-identity", "Expected mTLS identity of the control plane",
+       "trellis-control.linkerd.serviceaccount.identity.linkerd.cluster.local",
+       dns_name(&ProxyConfig::control_identity, false)},
+      {"identity-name",
+       "This proxy's identity (<sa>.<ns>.serviceaccount.identity.<control-ns>.<trust-domain>)", "",
+       dns_name(&ProxyConfig::identity_name, true)},
+      {"identity-token-file", "Service-account token sent with Certify (re-read every time)", "",
+       text(&ProxyConfig::identity_token_file)},
+      {"trust-anchors-file", "PEM bundle of the mesh trust anchors", "",
+       text(&ProxyConfig::trust_anchors_file)},
+      {"identity-cert-file",
+       "Static certificate chain PEM (leaf first) instead of the identity service", "",
+       text(&ProxyConfig::identity_cert_file)},
+      {"identity-key-file", "Private key PEM of identity-cert-file", "",
+       text(&ProxyConfig::identity_key_file)},
+      {"namespace", "The workload's namespace (short service names resolve in it)", "default",
+       dns_name(&ProxyConfig::ns, false)},
+      {"pod-name", "The workload's pod name", "", text(&ProxyConfig::pod_name)},
+      {"discovery-unused-timeout",
+       "Control-plane discovery targets unused this long are unsubscribed", "10m",
+       duration(&ProxyConfig::discovery_unused_timeout)},
   };
   return settings;
 }

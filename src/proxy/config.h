@@ -46,6 +46,25 @@ struct ProxyConfig {
   std::vector<uint16_t> opaque_ports{25, 587, 3306, 4444, 5432, 6379, 9300, 11211};
   std::string log_level = "info";
   bool admin_shutdown_enabled = false;
+
+  // Control plane and identity (contract C-6).
+  std::string control_addr;  // host:port of trellis-control's gRPC listener; empty: none
+  std::string control_identity =
+      "trellis-control.linkerd.serviceaccount.identity.linkerd.cluster.local";
+  std::string identity_name;        // this proxy's identity; empty: taken from the certificate
+  std::string identity_token_file;  // service-account token (C-3), re-read on every Certify
+  std::string trust_anchors_file;   // PEM bundle of trust anchors
+  std::string identity_cert_file;   // static credentials (tests, ingress) instead of Certify
+  std::string identity_key_file;
+  std::string ns = "default";       // the workload's namespace (short names resolve in it)
+  std::string pod_name;
+  // How long a discovery target nobody asked for is kept subscribed.
+  std::chrono::milliseconds discovery_unused_timeout{600000};
+
+  // True when the proxy has (or will obtain) a mesh identity.
+  bool has_identity() const {
+    return !identity_cert_file.empty() || (!control_addr.empty() && !identity_name.empty());
+  }
 };
 
 struct ConfigSetting {

@@ -51,6 +51,39 @@ TEST(ProxyConfig, ReportsEveryBadValueByName) {
             "unknown setting TRELLIS_PROXY_DETECT_TIMOUT (did you mean TRELLIS_PROXY_DETECT_TIMEOUT?)");
 }
 
+TEST(ProxyConfig, ControlPlaneAndIdentitySettings) {
+  ProxyConfig c;
+  EXPECT_EQ(c.control_identity,
+            "trellis-control.linkerd.serviceaccount.identity.linkerd.cluster.local");
+  EXPECT_FALSE(c.has_identity());
+  auto r = apply_environment(
+      c, env({{"TRELLIS_PROXY_CONTROL_ADDR", "localhost:8086"},
+              {"TRELLIS_PROXY_IDENTITY_NAME",
+               "web.emojivoto.serviceaccount.identity.linkerd.cluster.local"},
+              {"TRELLIS_PROXY_IDENTITY_TOKEN_FILE", "/var/run/secrets/token"},
+              {"TRELLIS_PROXY_TRUST_ANCHORS_FILE", "/etc/trellis/ca.crt"},
+              {"TRELLIS_PROXY_NAMESPACE", "emojivoto"},
+              {"TRELLIS_PROXY_POD_NAME", "web-1"},
+              {"TRELLIS_PROXY_DISCOVERY_UNUSED_TIMEOUT", "1m"}}));
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(c.control_addr, "localhost:8086");
+  EXPECT_EQ(c.ns, "emojivoto");
+  EXPECT_EQ(c.pod_name, "web-1");
+  EXPECT_EQ(c.discovery_unused_timeout, std::chrono::minutes(1));
+  EXPECT_TRUE(c.has_identity());
+
+  ProxyConfig bad;
+  r = apply_environment(bad, env({{"TRELLIS_PROXY_CONTROL_ADDR", "localhost"},
+                                  {"TRELLIS_PROXY_IDENTITY_NAME", "Web.Emojivoto"},
+                                  {"TRELLIS_PROXY_NAMESPACE", ""}}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(),
+            "TRELLIS_PROXY_CONTROL_ADDR=\"localhost\" is not valid: expected host:port\n"
+            "TRELLIS_PROXY_IDENTITY_NAME=\"Web.Emojivoto\" is not valid: expected a lowercase DNS "
+            "name\n"
+            "TRELLIS_PROXY_NAMESPACE=\"\" is not valid: expected a DNS name");
+}
+
 TEST(ProxyConfig, WorkersDefaultToTheCpuQuota) {
   EXPECT_EQ(effective_workers(3), 3);
   EXPECT_GE(effective_workers(0), 1);

@@ -8,6 +8,11 @@
 #include "metrics/process_collector.h"
 #include "net/socket_options.h"
 #include "proxy/discovery/static_file.h"
+#include "proxy/control/grpc_channel.h"
+#include "proxy/discovery/control_source.h"
+#include "proxy/identity/identity_client.h"
+#include "proxy/identity/mesh_credentials.h"
+#include "proxy/identity/state.h"
 #include "proxy/inbound/inbound_service.h"
 #include "proxy/outbound/outbound_service.h"
 #include "proxy/pipeline.h"
@@ -40,6 +45,7 @@ class Worker {
         outbound_(context_) {}
 
   net::asio::io_context& io() { return io_; }
+  WorkerContext& context() { return context_; }
 
   void listen(Direction direction, net::tcp::acceptor acceptor) {
     acceptors_.push_back(std::make_unique<net::tcp::acceptor>(std::move(acceptor)));
@@ -141,12 +147,33 @@ Proxy::Proxy(ProxyConfig config, std::unique_ptr<discovery::DiscoverySource> dis
 Proxy::~Proxy() { shutdown(); }
 
 void Proxy::start() {
+  // The mesh identity comes first: workers get its contexts before they accept anything.
+  auto mesh = identity::make_mesh_tls(config_);
+  if (!mesh) throw std::runtime_error(mesh.error());
+  mesh_tls_ = std::move(mesh).value();
+  const bool static_identity = mesh_tls_ && !config_.identity_cert_file.empty();
+  if (mesh_tls_) {
+    identity_state_ = std::make_unique<identity::IdentityState>(registry_);
+    if (static_identity) {
+      auto credentials = identity::load_credentials(config_.identity_cert_file,
+                                                    config_.identity_key_file);
+      if (credentials) identity_state_->publish(*credentials);
+      file_credentials_ = std::make_unique<identity::FileCredentials>(config_, *mesh_tls_,
+                                                                      identity_state_.get());
+      file_credentials_->start(admin_io_.get_executor());
+    }
+    TRELLIS_LOG_INFO("mesh identity {}", mesh_tls_->identity.str());
+  }
+  if (!config_.control_addr.empty()) start_control_clients();
+  if (!discovery_) throw std::runtime_error("no discovery source: set discovery-file or control-addr");
+
   const int workers = effective_workers(config_.workers);
   inbound_bound_ = config_.inbound_listen;
   outbound_bound_ = config_.outbound_listen;
   for (int i = 0; i < workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, config_, *discovery_, metrics_));
     Worker& w = *workers_.back();
+    w.context().set_mesh_tls(mesh_tls_.get());
     w.listen(Direction::kInbound, bind_listener(w.io(), inbound_bound_, "inbound"));
     w.listen(Direction::kOutbound, bind_listener(w.io(), outbound_bound_, "outbound"));
   }
@@ -155,6 +182,10 @@ void Proxy::start() {
   admin_service_ = std::make_unique<admin::AdminService>(
       registry_, admin::AdminOptions{config_.admin_shutdown_enabled},
       [this] { return config_dump(); }, [this] { request_shutdown(); });
+  admin_service_->set_identity_source([this]() -> std::optional<std::string> {
+    if (!identity_state_) return std::nullopt;
+    return identity_state_->chain_pem();
+  });
 
   if (auto* file = dynamic_cast<discovery::StaticFileSource*>(discovery_.get())) {
     file->start_polling(admin_io_);
@@ -176,11 +207,63 @@ void Proxy::start() {
 
   for (auto& w : workers_) w->start();
   admin_thread_ = std::thread([this] { admin_io_.run(); });
-  // No identity yet: ready as soon as listeners accept (the identity issue moves this latch).
-  admin_service_->set_ready(true);
+  // Without an identity service the proxy is ready as soon as listeners accept; with one, only
+  // once the first certificate is installed (contract C-6).
+  if (!mesh_tls_ || static_identity) {
+    admin_service_->set_ready(true);
+  } else {
+    identity_state_->on_certificate([this] {
+      if (!stopped_.load()) admin_service_->set_ready(true);
+    });
+  }
+  if (control_io_) {
+    if (identity_client_) {
+      net::asio::co_spawn(*control_io_, identity_client_->run(), net::asio::detached);
+    }
+    if (auto* source = dynamic_cast<discovery::ControlSource*>(discovery_.get())) source->start();
+    control_thread_ = std::thread([this] { control_io_->run(); });
+  }
   TRELLIS_LOG_INFO("proxy ready: inbound {}, outbound {}, admin {}, {} workers",
                    inbound_bound_.to_string(), outbound_bound_.to_string(),
                    admin_bound_.to_string(), workers);
+}
+
+void Proxy::start_control_clients() {
+  control_io_ = std::make_unique<net::asio::io_context>();
+  const tls::ClientContext* client = mesh_tls_ ? mesh_tls_->client.get() : nullptr;
+  if (!client) {
+    // Discovery without an identity of our own: verify the control plane, present nothing.
+    if (config_.trust_anchors_file.empty()) {
+      throw std::runtime_error("control-addr needs trust-anchors-file to verify the control plane");
+    }
+    auto anchors = identity::load_trust_anchors(config_.trust_anchors_file);
+    if (!anchors) throw std::runtime_error(anchors.error());
+    auto ctx = tls::ClientContext::create({}, nullptr, *anchors);
+    if (!ctx) throw std::runtime_error("control plane TLS context: " + ctx.error().detail);
+    control_tls_ = std::move(ctx).value();
+    client = control_tls_.get();
+  }
+  auto server_identity = tls::Identity::parse(config_.control_identity);
+  if (!server_identity) throw std::runtime_error("control-identity: " + server_identity.error().detail);
+  control::ChannelOptions options{config_.control_addr, *server_identity};
+  control_channel_ = std::make_unique<control::GrpcChannel>(control_io_->get_executor(),
+                                                            std::move(options), *client);
+  if (mesh_tls_ && config_.identity_cert_file.empty()) {
+    auto anchors = identity::load_trust_anchors(config_.trust_anchors_file);
+    if (!anchors) throw std::runtime_error(anchors.error());
+    identity::IdentityClientOptions identity_options;
+    identity_options.token_file = config_.identity_token_file;
+    identity_client_ = std::make_unique<identity::IdentityClient>(
+        *control_channel_, *mesh_tls_, std::move(anchors).value(), *identity_state_,
+        std::move(identity_options));
+  }
+  if (!discovery_) {
+    discovery::ControlSourceOptions source_options;
+    source_options.context_namespace = config_.ns;
+    source_options.unused_timeout = config_.discovery_unused_timeout;
+    discovery_ = std::make_unique<discovery::ControlSource>(
+        control_io_->get_executor(), *control_channel_, std::move(source_options));
+  }
 }
 
 void Proxy::request_shutdown() {
@@ -195,6 +278,25 @@ void Proxy::shutdown() {
   for (auto& w : workers_) w->join();
   admin_io_.stop();
   if (admin_thread_.joinable()) admin_thread_.join();
+  if (control_io_) {
+    net::asio::post(*control_io_, [this] {
+      if (identity_client_) identity_client_->stop();
+      if (auto* source = dynamic_cast<discovery::ControlSource*>(discovery_.get())) source->stop();
+      if (control_channel_) control_channel_->close();
+    });
+    // Give the streams a moment to send their RST_STREAM/GOAWAY, then stop.
+    net::asio::steady_timer timer(*control_io_);
+    timer.expires_after(std::chrono::milliseconds(50));
+    timer.async_wait([this](const net::error_code&) { control_io_->stop(); });
+    if (control_thread_.joinable()) {
+      control_thread_.join();
+    } else {
+      control_io_->run_for(std::chrono::milliseconds(100));
+    }
+    // Coroutine frames still suspended on the control thread go now, while the channel and the
+    // discovery source they point to still exist.
+    control_io_.reset();
+  }
   TRELLIS_LOG_INFO("proxy stopped");
 }
 
@@ -246,6 +348,22 @@ std::string Proxy::config_dump() const {
                  {"mode", config_.mode == OutboundMode::kIngress ? "ingress" : "transparent"},
                  {"detectTimeoutMs", config_.detect_timeout.count()},
                  {"opaquePorts", config_.opaque_ports}};
+  if (identity_state_) {
+    nlohmann::json id;
+    id["name"] = mesh_tls_->identity.str();
+    if (auto not_after = identity_state_->not_after()) {
+      const std::time_t t = std::chrono::system_clock::to_time_t(*not_after);
+      std::tm tm{};
+      gmtime_r(&t, &tm);
+      char buf[32];
+      std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      id["notAfter"] = buf;
+    } else {
+      id["notAfter"] = nullptr;
+    }
+    id["refreshes"] = identity_state_->refreshes();
+    j["identity"] = std::move(id);
+  }
   return j.dump(2);
 }
 

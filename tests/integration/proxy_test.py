@@ -126,6 +126,126 @@ class BannerServer:
         self.sock.close()
 
 
+class WebSocketEcho:
+    """A minimal WebSocket server (RFC 6455, stdlib only): answers the opening handshake with 101
+    and echoes every frame back unmasked. GET /refuse is answered 426 (a refused upgrade)."""
+
+    GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.requests = []
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def loop(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def recv_exact(conn, n):
+        out = b""
+        while len(out) < n:
+            chunk = conn.recv(n - len(out))
+            if not chunk:
+                raise EOFError
+            out += chunk
+        return out
+
+    def serve(self, conn):
+        import base64
+        import hashlib
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            head, rest = head.split(b"\r\n\r\n", 1)
+            lines = head.decode().split("\r\n")
+            headers = {k.strip().lower(): v.strip() for k, v in
+                       (line.split(":", 1) for line in lines[1:])}
+            self.requests.append((lines[0], headers))
+            if lines[0].split()[1] == "/refuse":
+                body = b"upgrade refused\n"
+                conn.sendall(b"HTTP/1.1 426 Upgrade Required\r\ncontent-length: %d\r\n\r\n" %
+                             len(body) + body)
+                return
+            accept = base64.b64encode(hashlib.sha1(
+                (headers["sec-websocket-key"] + self.GUID).encode()).digest()).decode()
+            conn.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                          "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n" % accept).encode())
+            buf = rest
+            try:
+                while True:
+                    while len(buf) < 2:
+                        buf += self.recv_exact(conn, 1)
+                    opcode, length = buf[0] & 0x0F, buf[1] & 0x7F
+                    buf = buf[2:]
+                    if length == 126:
+                        buf += self.recv_exact(conn, max(0, 2 - len(buf)))
+                        length, buf = int.from_bytes(buf[:2], "big"), buf[2:]
+                    buf += self.recv_exact(conn, max(0, 4 + length - len(buf)))
+                    mask, payload, buf = buf[:4], buf[4:4 + length], buf[4 + length:]
+                    payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+                    if opcode == 8:  # close: echo it and end
+                        conn.sendall(bytes([0x88, len(payload)]) + payload)
+                        return
+                    conn.sendall(ws_frame(payload, opcode, masked=False))
+            except (EOFError, OSError):
+                return
+
+    def stop(self):
+        self.sock.close()
+
+
+def ws_frame(payload, opcode=1, masked=True):
+    """One final WebSocket frame (payloads under 64 KiB)."""
+    head = bytes([0x80 | opcode])
+    mask_bit = 0x80 if masked else 0
+    if len(payload) < 126:
+        head += bytes([mask_bit | len(payload)])
+    else:
+        head += bytes([mask_bit | 126]) + len(payload).to_bytes(2, "big")
+    if not masked:
+        return head + payload
+    mask = os.urandom(4)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def read_ws_frame(sock):
+    def exact(n):
+        out = b""
+        while len(out) < n:
+            chunk = sock.recv(n - len(out))
+            if not chunk:
+                raise EOFError("closed after %r" % out)
+            out += chunk
+        return out
+    b0, b1 = exact(2)
+    length = b1 & 0x7F
+    if length == 126:
+        length = int.from_bytes(exact(2), "big")
+    return b0 & 0x0F, exact(length)
+
+
+def read_head(sock):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(1)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace")
+
+
 # ---- the proxy -------------------------------------------------------------------------------
 
 class Proxy:
@@ -265,6 +385,12 @@ class OutboundHttp1(unittest.TestCase):
                                                   authority="web.default.svc.cluster.local:80"), 40)
         self.assertGreaterEqual(self.proxy.metric("response_total", direction="outbound",
                                                   status_code="200", classification="success"), 40)
+        # request_total carries the dst_* labels of the endpoint that served each request.
+        per_pod = sum(self.proxy.metric("request_total", direction="outbound", dst_pod=f"web-{p}")
+                      for p in (self.a.port, self.b.port))
+        self.assertEqual(per_pod, self.proxy.metric("request_total", direction="outbound",
+                                                    authority="web.default.svc.cluster.local:80"))
+        self.assertGreaterEqual(per_pod, 40)
 
     def test_dst_override_header_wins_and_is_removed(self):
         code, out, err = curl("-H", "Host: elsewhere", "-H", "l5d-dst-override: web.default.svc.cluster.local:80",
@@ -344,6 +470,102 @@ class OutboundHttp1(unittest.TestCase):
         for name in ("process_cpu_seconds_total", "process_resident_memory_bytes", "proxy_build_info",
                      "response_latency_ms_bucket", "tcp_open_connections"):
             self.assertIn(name, m)
+
+
+class Tunnels(unittest.TestCase):
+    """Upgrade (WebSocket) and CONNECT: after the 101 / 200 the connection is a byte tunnel."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ws = WebSocketEcho()
+        cls.banner = BannerServer()
+        cls.proxy = Proxy(
+            "services:\n"
+            "  - name: ws\n    namespace: default\n    ports:\n      - port: 80\n"
+            f"        endpoints: [{{address: 127.0.0.1:{cls.ws.port}, labels: {{pod: ws-0}}}}]\n"
+            "  - name: smtp\n    namespace: default\n    ports:\n      - port: 25\n"
+            f"        endpoints: [{{address: 127.0.0.1:{cls.banner.port}}}]\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+        cls.ws.stop()
+        cls.banner.stop()
+
+    def connect(self):
+        host, port = self.proxy.outbound.rsplit(":", 1)
+        s = socket.create_connection((host, int(port)), timeout=10)
+        s.settimeout(10)
+        return s
+
+    def test_websocket_handshake_and_echo(self):
+        with self.connect() as s:
+            s.sendall(b"GET /chat HTTP/1.1\r\nHost: ws\r\nUpgrade: websocket\r\n"
+                      b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                      b"Sec-WebSocket-Version: 13\r\n\r\n" + ws_frame(b"early"))
+            head = read_head(s)
+            self.assertTrue(head.startswith("HTTP/1.1 101"), head)
+            self.assertIn("sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".lower(), head.lower())
+            self.assertIn("upgrade: websocket", head.lower())
+            self.assertEqual(read_ws_frame(s), (1, b"early"))
+            for i in range(3):
+                payload = b"frame %d " % i + b"x" * (i * 1000)
+                s.sendall(ws_frame(payload))
+                self.assertEqual(read_ws_frame(s), (1, payload))
+            s.sendall(ws_frame(b"\x03\xe8", opcode=8))
+            self.assertEqual(read_ws_frame(s), (8, b"\x03\xe8"))
+            self.assertEqual(s.recv(10), b"")  # the server closed; the FIN came through
+        line, headers = self.ws.requests[-1]
+        self.assertEqual(line, "GET /chat HTTP/1.1")
+        self.assertEqual(headers.get("upgrade"), "websocket")
+        self.assertEqual(self.proxy.metric("response_total", direction="outbound", status_code="101",
+                                           dst_pod="ws-0"), 1)
+
+    def test_refused_upgrade_is_an_ordinary_response(self):
+        with self.connect() as s:
+            s.sendall(b"GET /refuse HTTP/1.1\r\nHost: ws\r\nUpgrade: websocket\r\n"
+                      b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                      b"Sec-WebSocket-Version: 13\r\n\r\n")
+            data = b""
+            while b"upgrade refused\n" not in data:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        self.assertTrue(data.startswith(b"HTTP/1.1 426"), data)
+        self.assertTrue(data.endswith(b"upgrade refused\n"), data)
+
+    def test_connect_to_an_address(self):
+        with self.connect() as s:
+            target = f"127.0.0.1:{self.banner.port}".encode()
+            s.sendall(b"CONNECT " + target + b" HTTP/1.1\r\nHost: " + target + b"\r\n\r\n")
+            head = read_head(s)
+            self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+            self.assertEqual(s.recv(100), b"220 banner ready\r\n")
+            s.sendall(b"ping")
+            self.assertEqual(s.recv(100), b"echo:ping")
+            s.shutdown(socket.SHUT_WR)  # half-close: the server sees EOF and closes
+            self.assertEqual(s.recv(100), b"")
+
+    def test_connect_to_a_service_uses_its_endpoints(self):
+        with self.connect() as s:
+            s.sendall(b"CONNECT smtp.default.svc.cluster.local:25 HTTP/1.1\r\n"
+                      b"Host: smtp.default.svc.cluster.local:25\r\n\r\n")
+            head = read_head(s)
+            self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+            self.assertEqual(s.recv(100), b"220 banner ready\r\n")
+        self.assertGreaterEqual(self.proxy.metric(
+            "request_total", direction="outbound", authority="smtp.default.svc.cluster.local:25"), 1)
+
+    def test_connect_to_nothing_is_502(self):
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        with self.connect() as s:
+            s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (port, port))
+            head = read_head(s)
+        self.assertTrue(head.startswith("HTTP/1.1 502"), head)
 
 
 class QueueCapacity(unittest.TestCase):

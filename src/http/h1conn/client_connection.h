@@ -111,4 +111,21 @@ class ClientConnection {
   std::shared_ptr<detail::ClientCore> core_;
 };
 
+// The body of a response that upgraded its connection (a 101, or a 2xx to CONNECT): no HTTP
+// bytes, but it carries the upgraded stream, so the server side that answers the client can
+// join the two streams once the head is written (Pool::send returns these).
+class TunnelBody final : public Body {
+ public:
+  explicit TunnelBody(ClientConnection::Tunnel tunnel) : tunnel_(std::move(tunnel)) {}
+  net::awaitable<base::Result<BodyChunk, BodyError>> next() override {
+    co_return BodyChunk{{}, true, {}};
+  }
+  std::optional<uint64_t> size_hint() const override { return 0; }
+  bool is_empty() const override { return true; }
+  ClientConnection::Tunnel& tunnel() { return tunnel_; }
+
+ private:
+  ClientConnection::Tunnel tunnel_;
+};
+
 }  // namespace trellis::http::h1

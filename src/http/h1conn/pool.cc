@@ -209,8 +209,25 @@ net::awaitable<AcquireResult> PoolState::connect() {
     co_return base::unexpected(std::move(e));
   }
   net::configure_stream_socket(socket);
-  auto connection = std::make_unique<ClientConnection>(
-      std::make_unique<TcpTransport>(std::move(socket)), options_.client);
+  std::unique_ptr<Transport> transport;
+  if (options_.wrap) {
+    // (The awaitable is built outside the co_await expression: GCC 12 mishandles the socket
+    // temporary std::function::operator() takes by value when it is created inside one.)
+    net::awaitable<base::Result<std::unique_ptr<Transport>, net::error_code>> pending =
+        options_.wrap(std::move(socket));
+    auto wrapped = co_await std::move(pending);
+    if (!wrapped) {
+      ++stats_.connect_failures_total;
+      ClientError e;
+      e.kind = ClientError::Kind::kConnect;
+      e.io_error = wrapped.error();
+      co_return base::unexpected(std::move(e));
+    }
+    transport = std::move(*wrapped);
+  } else {
+    transport = std::make_unique<TcpTransport>(std::move(socket));
+  }
+  auto connection = std::make_unique<ClientConnection>(std::move(transport), options_.client);
   ++stats_.open;
   connection->set_on_close([weak = weak_from_this()] {
     if (auto pool = weak.lock()) --pool->stats_.open;
@@ -243,6 +260,13 @@ net::awaitable<void> PoolState::reap(std::shared_ptr<PoolState> self) {
 }
 
 Response PoolState::attach(std::unique_ptr<ClientConnection> connection, Response response) {
+  if (connection->is_upgraded()) {
+    // The stream is no longer HTTP: it leaves the pool with the response.
+    if (auto tunnel = connection->take_tunnel()) {
+      response.body = std::make_unique<TunnelBody>(std::move(*tunnel));
+    }
+    return response;
+  }
   if (connection->is_idle()) {
     release(std::move(connection));  // no body to wait for (HEAD, 204, 304, length 0)
     return response;

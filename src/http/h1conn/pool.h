@@ -9,10 +9,14 @@
 // a fresh connection if the request is idempotent (or nothing of it was written) and its body
 // can be replayed (empty, or at most max_replay_bytes recorded as it was sent).
 //
+// A 101 to an upgrade request, or a 2xx to CONNECT, does not go back to the pool: the response's
+// body is then a TunnelBody (client_connection.h) that carries the upgraded stream.
+//
 // Single-threaded: create and use a pool on one worker's executor.
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "base/result.h"
@@ -33,6 +37,12 @@ struct PoolOptions {
   // retry can replay them; a larger body is not retried.
   size_t max_replay_bytes = 64 * 1024;
   ClientOptions client;
+  // Turns a freshly connected socket into the connection's transport. Unset: plain TCP. The
+  // proxy sets it to run an mTLS handshake to a meshed endpoint; an error counts as a failed
+  // connect (ClientError::kConnect with that error).
+  std::function<net::awaitable<base::Result<std::unique_ptr<Transport>, net::error_code>>(
+      net::tcp::socket)>
+      wrap;
 };
 
 struct PoolStats {

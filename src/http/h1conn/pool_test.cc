@@ -302,5 +302,43 @@ TEST(H1Pool, ResponseBodyOutlivesThePool) {
   EXPECT_EQ(body, "hello /late");
 }
 
+// A 101 leaves the pool with the response: its body is a TunnelBody carrying the upgraded
+// stream and the bytes the server sent after the head; the pool neither reuses nor counts it.
+TEST(H1Pool, UpgradeResponseCarriesTheTunnel) {
+  asio::io_context io;
+  std::string tunnel_received;
+  ScriptedServer server(io, [&](tcp::socket& s, int) -> awaitable<void> {
+    std::string buffer;
+    co_await read_request(s, buffer);
+    co_await write_str(s, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                          "Connection: upgrade\r\n\r\nFROM-SERVER");
+    char tmp[64];
+    size_t n = co_await s.async_read_some(asio::buffer(tmp), asio::use_awaitable);
+    tunnel_received.assign(tmp, n);
+  });
+  Pool pool(io.get_executor(), loopback(server.port()));
+  std::string buffered;
+  ASSERT_TRUE(run_test(io, [&]() -> awaitable<void> {
+    Request r = make_request("GET", "/ws");
+    r.head.headers.add("upgrade", "websocket");
+    auto response = co_await pool.send(std::move(r));
+    EXPECT_TRUE(response.ok());
+    if (!response) co_return;
+    EXPECT_EQ(response->head.status, 101);
+    auto* body = dynamic_cast<TunnelBody*>(response->body.get());
+    EXPECT_NE(body, nullptr);
+    if (!body) co_return;
+    EXPECT_TRUE(body->is_empty());
+    buffered = body->tunnel().buffered;
+    const asio::const_buffer b = asio::buffer("FROM-CLIENT", 11);
+    co_await body->tunnel().transport->write(std::span(&b, 1));
+    while (server.finished() == 0) co_await sleep_for(5ms);
+  }));
+  EXPECT_EQ(buffered, "FROM-SERVER");
+  EXPECT_EQ(tunnel_received, "FROM-CLIENT");
+  EXPECT_EQ(pool.stats().idle, 0u);
+  EXPECT_EQ(pool.stats().open, 0u);
+}
+
 }  // namespace
 }  // namespace trellis::http::h1

@@ -303,6 +303,12 @@ OutboundFields response_fields(const ResponseHead& head) {
   return out;
 }
 
+void add_content_length(const Body& body, const Headers& headers, OutboundFields& fields) {
+  const auto size = body.size_hint();
+  if (!size || headers.get("content-length")) return;
+  fields.fields.push_back({"content-length", std::to_string(*size)});
+}
+
 OutboundFields trailer_fields(const Headers& trailers) {
   OutboundFields out;
   append_regular(trailers, /*allow_te=*/false, out);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "http/body.h"
 #include "http/message.h"
 
 namespace trellis::http::h2 {
@@ -109,6 +110,9 @@ struct OutboundFields {
 };
 OutboundFields request_fields(const RequestHead& head);
 OutboundFields response_fields(const ResponseHead& head);
+// Adds content-length from the body's size hint when the headers do not carry one (an HTTP/1
+// message's length is held by its body, not its headers).
+void add_content_length(const Body& body, const Headers& headers, OutboundFields& fields);
 OutboundFields trailer_fields(const Headers& trailers);
 
 // Parses a content-length value (digits only, no sign, no overflow).

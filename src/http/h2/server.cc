@@ -118,6 +118,9 @@ net::awaitable<void> ServerSession::respond(std::shared_ptr<detail::Stream> s,
   const bool empty = no_body || !response.body || response.body->is_empty();
   auto fields = response_fields(response.head);
   counters_.invalid_outbound_headers_total.fetch_add(fields.dropped, std::memory_order_relaxed);
+  // An HTTP/1 peer's Content-Length lives in the body's size hint, not in the headers: carry it
+  // on, so the far side (often an HTTP/1 client again) keeps length framing instead of chunked.
+  if (!empty) add_content_length(*response.body, response.head.headers, fields);
   auto nv = to_nv(fields.fields);
   nghttp2_data_provider source = body_source();
   if (nghttp2_submit_response(session_, s->id, nv.data(), nv.size(),

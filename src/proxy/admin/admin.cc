@@ -49,6 +49,12 @@ net::awaitable<http::Response> AdminService::call(http::Request request) {
     if (!get) co_return http::make_response(405, "method not allowed\n");
     co_return http::make_response(200, config_dump_ ? config_dump_() : "{}", "application/json");
   }
+  if (path == "/identity") {
+    if (!get) co_return http::make_response(405, "method not allowed\n");
+    std::optional<std::string> pem = identity_ ? identity_() : std::nullopt;
+    if (!pem) co_return http::make_response(404, "this proxy has no identity certificate\n");
+    co_return http::make_response(200, std::move(*pem), "application/x-pem-file");
+  }
   if (path == "/proxy-log-level") {
     if (get) co_return http::make_response(200, base::log::level() + "\n");
     if (method != "PUT") co_return http::make_response(405, "method not allowed\n");

@@ -54,6 +54,20 @@ TEST(Admin, MetricsAndConfigDump) {
   EXPECT_EQ(call(admin, "GET", "/config_dump").body, R"({"services":[]})");
 }
 
+TEST(Admin, IdentityServesTheChainOr404) {
+  metrics::Registry registry;
+  AdminService admin(registry, {}, nullptr, nullptr);
+  EXPECT_EQ(call(admin, "GET", "/identity").status, 404);  // no source at all
+  std::optional<std::string> pem;
+  admin.set_identity_source([&] { return pem; });
+  EXPECT_EQ(call(admin, "GET", "/identity").status, 404);  // no certificate yet
+  pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+  auto r = call(admin, "GET", "/identity");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, *pem);
+  EXPECT_EQ(call(admin, "POST", "/identity").status, 405);
+}
+
 TEST(Admin, LogLevelGetAndPut) {
   metrics::Registry registry;
   AdminService admin(registry, {}, nullptr, nullptr);

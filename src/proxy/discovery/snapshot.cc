@@ -16,6 +16,58 @@ const char* to_string(ProtocolHint h) {
 Snapshot::Snapshot(std::vector<Service> services, uint64_t version)
     : services_(std::move(services)), version_(version) {}
 
+Snapshot::Snapshot(std::vector<Service> services, uint64_t version, std::set<std::string> absent,
+                   std::shared_ptr<LazyResolver> resolver)
+    : services_(std::move(services)),
+      version_(version),
+      absent_(std::move(absent)),
+      resolver_(std::move(resolver)) {}
+
+net::awaitable<std::optional<Destination>> resolve_lazily(
+    SnapshotPtr& snapshot, const std::optional<net::SocketAddress>& address,
+    const std::string& authority, std::chrono::milliseconds timeout) {
+  const std::shared_ptr<LazyResolver> resolver = snapshot->resolver();
+  if (!resolver) co_return std::nullopt;
+  std::string target;
+  if (address) {
+    target = address->to_string();
+  } else {
+    target = authority;
+    const bool has_port = target.rfind(':') != std::string::npos &&
+                          (target.find(']') == std::string::npos || target.back() != ']');
+    if (!has_port) target += ":80";
+  }
+  if (target.empty() || target == ":80") co_return std::nullopt;
+  auto lookup = [&](const Snapshot& s) -> std::optional<Destination> {
+    if (address) return s.find_by_address(*address);
+    return s.find_by_authority(target, resolver->context_namespace());
+  };
+  // The newest snapshot may already know it (short names resolve in our namespace here).
+  SnapshotPtr latest = resolver->latest();
+  if (auto d = lookup(*latest)) {
+    snapshot = std::move(latest);
+    co_return d;
+  }
+  if (latest->is_absent(target)) co_return std::nullopt;
+  resolver->request(target);
+  net::asio::steady_timer timer(co_await net::asio::this_coro::executor);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto step = std::chrono::milliseconds(1);
+  while (std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(step);
+    auto [ec] = co_await timer.async_wait(net::use_nothrow);
+    if (ec) co_return std::nullopt;
+    step = std::min(step * 2, std::chrono::milliseconds(10));
+    latest = resolver->latest();
+    if (auto d = lookup(*latest)) {
+      snapshot = std::move(latest);
+      co_return d;
+    }
+    if (latest->is_absent(target)) co_return std::nullopt;
+  }
+  co_return std::nullopt;
+}
+
 std::optional<Destination> Snapshot::find_by_address(const net::SocketAddress& addr) const {
   for (const auto& svc : services_) {
     for (const auto& ip : svc.cluster_ips) {

@@ -23,11 +23,22 @@ net::awaitable<http::Response> InboundService::call(http::Request request) {
   if (request.connection && !request.connection->client_identity.empty()) {
     request.head.headers.add("l5d-client-id", request.connection->client_identity);
   }
+  // An HTTP/1 request that crossed the mesh as HTTP/2 (contract C-7): the application gets it
+  // back as HTTP/1 and never sees the header.
+  if (auto orig = request.head.headers.get(endpoint::kOrigProtoHeader)) {
+    if (request.head.version == http::Version::kHttp2 && *orig == "HTTP/1.1") {
+      request.head.version = http::Version::kHttp11;
+    } else if (request.head.version == http::Version::kHttp2 && *orig == "HTTP/1.0") {
+      request.head.version = http::Version::kHttp10;
+    }
+    request.head.headers.remove(endpoint::kOrigProtoHeader);
+  }
   const std::optional<net::SocketAddress> app =
       request.connection ? app_address(worker_.config(), *request.connection) : std::nullopt;
   HttpLabels labels = HttpLabels::make("inbound", "", app ? app->to_string() : "");
   if (request.connection && request.connection->tls) {
-    labels.set_tls("true", "", request.connection->client_identity, "");
+    labels.set_tls("true", "", request.connection->client_identity,
+                   worker_.mesh_tls() ? worker_.mesh_tls()->identity.str() : std::string());
   } else {
     labels.set_tls("no_identity", "no_tls_from_remote", "", "");
   }

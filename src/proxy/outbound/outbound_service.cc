@@ -3,6 +3,7 @@
 #include "base/log.h"
 #include "proxy/endpoint/dispatch.h"
 #include "proxy/http_observe.h"
+#include "proxy/tunnel/tunnel.h"
 
 namespace trellis::proxy::outbound {
 namespace {
@@ -31,13 +32,22 @@ Target target_of(const WorkerContext& worker, http::Request& request) {
 
 net::awaitable<http::Response> OutboundService::call(http::Request request) {
   const auto start = std::chrono::steady_clock::now();
-  const Target target = target_of(worker_, request);
-  const discovery::SnapshotPtr snapshot = worker_.snapshot();
+  const bool connect = request.head.method == "CONNECT";
+  Target target = target_of(worker_, request);
+  // CONNECT names its target in the authority, whatever address the client dialled.
+  if (connect) target.address.reset();
+  discovery::SnapshotPtr snapshot = worker_.snapshot();
 
   std::optional<discovery::Destination> destination;
   if (target.address) destination = snapshot->find_by_address(*target.address);
   if (!destination && !target.authority.empty()) {
     destination = snapshot->find_by_authority(target.authority);
+  }
+  if (!destination && snapshot->resolver()) {
+    // Control-plane discovery learns targets on first use (waits at most the fail-fast timeout;
+    // a target the control plane does not know goes to its original destination below).
+    destination = co_await discovery::resolve_lazily(snapshot, target.address, target.authority,
+                                                     worker_.config().outbound_failfast_timeout);
   }
 
   const std::string authority = destination ? destination->authority : target.authority;
@@ -47,20 +57,42 @@ net::awaitable<http::Response> OutboundService::call(http::Request request) {
   labels.set_tls("no_identity", "not_provided_by_service_discovery", "", "");
   auto& cache = worker_.metrics_cache();
 
-  const http::RequestHead head_copy_for_errors{request.head.method, request.head.scheme,
-                                               request.head.authority, request.head.path,
-                                               request.head.version, {}};
-  http::RequestHead error_head = head_copy_for_errors;
+  http::RequestHead error_head{request.head.method, request.head.scheme, request.head.authority,
+                               request.head.path,   request.head.version, {}};
   if (auto ct = request.head.headers.get("content-type")) error_head.headers.add("content-type", *ct);
+  // Every way out counts the request exactly once, with the labels known at that point (dst_*
+  // and tls once the endpoint is picked).
+  auto fail = [&](const endpoint::DispatchError& err) {
+    cache.error(false, to_string(err.error))->inc();
+    TRELLIS_LOG_DEBUG("outbound {} {}: {}", error_head.method, authority, err.detail);
+    return observe_response(cache, labels, start, error_response(err.error, error_head, err.detail),
+                            to_string(err.error));
+  };
 
   endpoint::DispatchOptions options{worker_.config().outbound_connect_timeout,
                                     worker_.config().outbound_failfast_timeout};
   base::Result<endpoint::Dispatched, endpoint::DispatchError> result =
       base::unexpected(endpoint::DispatchError{ProxyError::kInternal, ""});
   if (destination) {
+    auto picked = co_await endpoint::pick_endpoint(worker_, snapshot, *destination,
+                                                   options.failfast_timeout);
+    if (!picked) {
+      cache.requests(labels)->inc();
+      co_return fail(picked.error());
+    }
+    labels.set_dst(picked->labels);
+    if (endpoint::is_meshed(worker_, *picked)) labels.set_tls("true", "", "", picked->identity);
     cache.requests(labels)->inc();
-    result = co_await endpoint::send_to_service(worker_, snapshot, *destination,
-                                                std::move(request), options);
+    if (connect) {
+      const std::string identity =
+          endpoint::is_meshed(worker_, *picked) ? picked->identity : std::string();
+      auto stream = co_await endpoint::connect_stream(worker_, picked->address, identity,
+                                                      options.connect_timeout);
+      if (!stream) co_return fail(stream.error());
+      co_return observe_response(cache, labels, start,
+                                 tunnel::connect_established(std::move(*stream)));
+    }
+    result = co_await endpoint::send_to_endpoint(worker_, *picked, std::move(request), options);
   } else {
     // Not a known service: forward to the original destination, or to an ip:port authority.
     std::optional<net::SocketAddress> address = target.address;
@@ -71,25 +103,23 @@ net::awaitable<http::Response> OutboundService::call(http::Request request) {
     }
     if (!address) {
       cache.requests(labels)->inc();
-      cache.error(false, "no_route")->inc();
-      auto r = error_response(ProxyError::kNoRoute, error_head,
-                              "no service or address found for \"" + target.authority + "\"");
-      co_return observe_response(cache, labels, start, std::move(r), to_string(ProxyError::kNoRoute));
+      co_return fail({ProxyError::kNoRoute,
+                      "no service or address found for \"" + target.authority + "\""});
     }
     if (target_addr.empty()) labels = HttpLabels::make("outbound", authority, address->to_string());
     labels.set_tls("no_identity", "not_provided_by_service_discovery", "", "");
     cache.requests(labels)->inc();
+    if (connect) {
+      auto stream = co_await endpoint::connect_stream(worker_, *address, std::string(),
+                                                      options.connect_timeout);
+      if (!stream) co_return fail(stream.error());
+      co_return observe_response(cache, labels, start,
+                                 tunnel::connect_established(std::move(*stream)));
+    }
     result = co_await endpoint::send_to_address(worker_, *address, std::move(request), options);
   }
 
-  if (!result) {
-    const auto& err = result.error();
-    cache.error(false, to_string(err.error))->inc();
-    TRELLIS_LOG_DEBUG("outbound {} {}: {}", error_head.method, authority, err.detail);
-    co_return observe_response(cache, labels, start, error_response(err.error, error_head, err.detail),
-                               to_string(err.error));
-  }
-  labels.set_dst(result->endpoint_labels);
+  if (!result) co_return fail(result.error());
   co_return observe_response(cache, labels, start, std::move(result->response));
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "http/h1conn/transport.h"
 #include "net/asio.h"
 
 namespace trellis::proxy::tcp {
@@ -24,7 +25,11 @@ struct ForwardOptions {
 };
 
 // `client_prefix` holds bytes already read from the client (e.g. during protocol detection); they
-// are written to the server first. Both sockets are closed when this returns.
+// are written to the server first. `server_prefix` likewise for bytes already read from the
+// server (what an upstream sent right after its 101). Both streams are closed when this returns.
+net::awaitable<ForwardResult> forward(http::h1::Transport& client, http::h1::Transport& server,
+                                      std::string client_prefix, ForwardOptions options = {},
+                                      std::string server_prefix = {});
 net::awaitable<ForwardResult> forward(net::tcp::socket& client, net::tcp::socket& server,
                                       std::string client_prefix, ForwardOptions options = {});
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "net/socket_options.h"
+#include "proxy/transport.h"
 
 namespace trellis::proxy::tcp {
 namespace {
@@ -92,6 +93,43 @@ TEST(Forward, IdleTimeoutClosesBothSides) {
   h.io.run();
   EXPECT_TRUE(h.result.idle_timeout);
   EXPECT_TRUE(client_saw_close);
+}
+
+// Tunnels: bytes each side sent before the forward started (the client's after its upgrade
+// request, the upstream's after its 101) go out first, and the transports count the bytes.
+TEST(Forward, TransportsWithBothPrefixes) {
+  Harness h;
+  std::string server_got, client_got;
+  uint64_t client_read = 0, client_written = 0;
+  asio::co_spawn(h.io, [&]() -> asio::awaitable<void> {
+    TcpConnectionTransport client(co_await h.front.async_accept(asio::use_awaitable));
+    tcp::socket upstream(h.io);
+    co_await upstream.async_connect(h.back.local_endpoint(), asio::use_awaitable);
+    TcpConnectionTransport server(std::move(upstream));
+    h.result = co_await forward(client, server, "early-client:", {}, "early-server:");
+    client_read = client.bytes_read();
+    client_written = client.bytes_written();
+  }, asio::detached);
+  asio::co_spawn(h.io, [&]() -> asio::awaitable<void> {
+    tcp::socket s = co_await h.back.async_accept(asio::use_awaitable);
+    co_await asio::async_read(s, asio::dynamic_buffer(server_got), net::use_nothrow);
+    co_await asio::async_write(s, asio::buffer(std::string("bye")), asio::use_awaitable);
+    s.close();
+  }, asio::detached);
+  asio::co_spawn(h.io, [&]() -> asio::awaitable<void> {
+    tcp::socket c(h.io);
+    co_await c.async_connect(h.front.local_endpoint(), asio::use_awaitable);
+    co_await asio::async_write(c, asio::buffer(std::string("data")), asio::use_awaitable);
+    c.shutdown(tcp::socket::shutdown_send);
+    co_await asio::async_read(c, asio::dynamic_buffer(client_got), net::use_nothrow);
+  }, asio::detached);
+  h.io.run();
+  EXPECT_EQ(server_got, "early-client:data");
+  EXPECT_EQ(client_got, "early-server:bye");
+  EXPECT_EQ(h.result.client_to_server_bytes, 17u);
+  EXPECT_EQ(h.result.server_to_client_bytes, 16u);
+  EXPECT_EQ(client_read, 4u);
+  EXPECT_EQ(client_written, 16u);
 }
 
 }  // namespace
