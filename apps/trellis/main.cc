@@ -15,6 +15,19 @@ int main(int argc, char** argv) {
   namespace cli = trellis::cli;
   const std::vector<cli::Command> commands = {
       cli::add_validate_command(app),
+      cli::add_install_ca_command(app),
+      cli::add_check_command(app),
+      cli::add_identity_command(app),
+      cli::add_diagnostics_command(app),
+      cli::add_inject_command(app),
+      cli::add_uninject_command(app),
+      cli::add_up_command(app),
+      cli::add_down_command(app),
+      cli::add_apply_command(app),
+      cli::add_delete_command(app),
+      cli::add_get_command(app),
+      cli::add_logs_command(app),
+      cli::add_exec_command(app),
   };
 
   try {

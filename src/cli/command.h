@@ -15,5 +15,18 @@ struct Command {
 };
 
 Command add_validate_command(CLI::App& app);
+Command add_inject_command(CLI::App& app);
+Command add_uninject_command(CLI::App& app);
+Command add_install_ca_command(CLI::App& app);
+Command add_check_command(CLI::App& app);
+Command add_identity_command(CLI::App& app);
+Command add_diagnostics_command(CLI::App& app);
+Command add_up_command(CLI::App& app);
+Command add_down_command(CLI::App& app);
+Command add_apply_command(CLI::App& app);
+Command add_delete_command(CLI::App& app);
+Command add_get_command(CLI::App& app);
+Command add_logs_command(CLI::App& app);
+Command add_exec_command(CLI::App& app);
 
 }  // namespace trellis::cli
