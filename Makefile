@@ -6,7 +6,7 @@ ASAN_BUILD_DIR ?= build-asan
 JOBS           ?= $(shell nproc)
 CMAKE_FLAGS    ?=
 
-.PHONY: all bootstrap build build-asan test test-unit test-asan demo fuzz clean format
+.PHONY: all bootstrap build build-asan test test-unit test-asan demo fuzz bench clean format
 
 all: build
 
@@ -37,6 +37,11 @@ test-unit: build
 # The main job until the local runtime lands: validate the example and seed manifests.
 demo: build
 	$(BUILD_DIR)/bin/trellis validate -f examples/
+
+# Trellis side by side with HAProxy and nginx on loopback: prints the comparison table and writes
+# $(BUILD_DIR)/bench/results.{md,json} (bench/README.md). BENCH_QUICK=1: a ~1 minute smoke run.
+bench: build
+	python3 bench/run.py --bin $(BUILD_DIR)/bin --out $(BUILD_DIR)/bench
 
 # libFuzzer binaries (clang): make fuzz, then e.g. build-fuzz/fuzz/fuzz_resources fuzz/resources/corpus
 fuzz: bootstrap
