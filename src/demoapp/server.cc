@@ -258,7 +258,15 @@ int run_serve(const ServeOptions& options) {
       finished.fetch_add(1);
     });
   }
-  while (finished.load() < workers.size()) main_io.run_for(std::chrono::milliseconds(50));
+  // Once the signal handler ran, main_io has no work and run_for() returns at once: sleep
+  // between polls so waiting for the workers to drain does not spin a CPU.
+  while (finished.load() < workers.size()) {
+    if (main_io.stopped()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    } else {
+      main_io.run_for(std::chrono::milliseconds(50));
+    }
+  }
   for (auto& t : threads) t.join();
   TRELLIS_LOG_INFO("stopped");
   return 0;
