@@ -75,9 +75,8 @@ net::awaitable<base::Result<Response, SendError>> ClientSession::send(Request re
 
   auto fields = request_fields(request.head);
   counters_.invalid_outbound_headers_total.fetch_add(fields.dropped, std::memory_order_relaxed);
-  const bool has_body = request.body && !request.body->is_empty();
-  if (has_body) add_content_length(*request.body, request.head.headers, fields);
   auto nv = to_nv(fields.fields);
+  const bool has_body = request.body && !request.body->is_empty();
   nghttp2_data_provider source = body_source();
   const int32_t id = nghttp2_submit_request(session_, nullptr, nv.data(), nv.size(),
                                             has_body ? &source : nullptr, nullptr);
