@@ -82,6 +82,7 @@ TEST(H2Client, MalformedResponseHeadersAreRejected) {
   EXPECT_EQ(o.error, "malformed_response");
   EXPECT_FALSE(o.retryable);
   EXPECT_EQ(counters.malformed_headers_total.load(), 1u);
+  server.join();  // `seen` is written by the server thread
   const Frame* rst = find_frame(seen, kRstStream, 1);
   ASSERT_NE(rst, nullptr);
   EXPECT_EQ(rst->error_code(), kProtocolError);

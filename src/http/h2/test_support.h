@@ -312,8 +312,13 @@ class RawServer {
     });
   }
   ~RawServer() {
-    if (thread_.joinable()) thread_.join();
+    join();
     ::close(listen_fd_);
+  }
+  // Waits for the script to finish: read what it recorded only after this (it runs on its own
+  // thread and may still be reading when the client side is done).
+  void join() {
+    if (thread_.joinable()) thread_.join();
   }
   RawServer(const RawServer&) = delete;
   RawServer& operator=(const RawServer&) = delete;
