@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "base/strings.h"
 #include "http/h1/chars.h"
 
 namespace trellis::bench::loadgen {
@@ -43,12 +44,6 @@ bool wants_content_length(const RequestSpec& spec) {
          spec.method == "PATCH";
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = h1::ascii_lower(c);
-  return out;
-}
-
 }  // namespace
 
 RequestSpec make_request_spec(const Options& options) {
@@ -88,7 +83,7 @@ base::Result<std::vector<Header>, std::string> http2_headers(const RequestSpec& 
                           {":path", spec.path}};
   bool has_content_type = false;
   for (const Header& h : spec.headers) {
-    out.push_back({lower(h.name), h.value});
+    out.push_back({base::to_lower(h.name), h.value});
     if (out.back().name == "content-type") has_content_type = true;
   }
   if (spec.protocol == Protocol::kGrpc) {

@@ -21,6 +21,8 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep);
 bool starts_with(std::string_view s, std::string_view prefix);
 bool ends_with(std::string_view s, std::string_view suffix);
 std::string to_lower(std::string_view s);
+// ASCII case-insensitive equality (header names, methods, hostnames).
+bool iequals(std::string_view a, std::string_view b);
 // `s` in double quotes for messages: quotes and backslashes escaped, control bytes as \xNN,
 // cut after 200 bytes with "..." (input may come from hostile manifests).
 std::string quote(std::string_view s);

@@ -41,3 +41,13 @@ TEST(Strings, QuoteEscapesAndBounds) {
 
 }  // namespace
 }  // namespace trellis::base
+
+namespace trellis::base {
+TEST(Strings, IequalsComparesAsciiCaseInsensitively) {
+  EXPECT_TRUE(iequals("Content-Length", "content-length"));
+  EXPECT_TRUE(iequals("", ""));
+  EXPECT_FALSE(iequals("content-length", "content-lengt"));
+  EXPECT_FALSE(iequals("a-b", "a_b"));
+  EXPECT_EQ(to_lower("GET /A"), "get /a");
+}
+}  // namespace trellis::base

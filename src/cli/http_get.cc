@@ -12,6 +12,8 @@
 #include <cstring>
 #include <memory>
 
+#include "base/strings.h"
+
 namespace trellis::cli {
 namespace {
 
@@ -29,14 +31,6 @@ struct Fd {
 int remaining_ms(Clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   return left.count() > 0 ? static_cast<int>(left.count()) : 0;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 std::string_view trim(std::string_view s) {
@@ -122,9 +116,9 @@ base::Result<HttpResponse, std::string> parse_response(std::string_view raw) {
     lines = end == std::string_view::npos ? std::string_view() : lines.substr(end + 2);
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
-    std::string name = lower(trim(line.substr(0, colon)));
+    std::string name = base::to_lower(trim(line.substr(0, colon)));
     std::string value(trim(line.substr(colon + 1)));
-    if (name == "transfer-encoding" && lower(value).find("chunked") != std::string::npos) {
+    if (name == "transfer-encoding" && base::to_lower(value).find("chunked") != std::string::npos) {
       chunked = true;
     }
     if (name == "content-length") content_length = std::strtol(value.c_str(), nullptr, 10);

@@ -3,21 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/strings.h"
+
 namespace trellis::http {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 }  // namespace
 
@@ -35,7 +24,7 @@ Headers::Headers(std::initializer_list<Header> fields) {
 }
 
 void Headers::add(std::string_view name, std::string_view value) {
-  fields_.push_back({lower(name), std::string(value)});
+  fields_.push_back({base::to_lower(name), std::string(value)});
 }
 
 void Headers::set(std::string_view name, std::string_view value) {
@@ -44,7 +33,7 @@ void Headers::set(std::string_view name, std::string_view value) {
 }
 
 size_t Headers::remove(std::string_view name) {
-  const std::string n = lower(name);
+  const std::string n = base::to_lower(name);
   const auto before = fields_.size();
   fields_.erase(std::remove_if(fields_.begin(), fields_.end(),
                                [&](const Header& h) { return h.name == n; }),
@@ -54,7 +43,7 @@ size_t Headers::remove(std::string_view name) {
 
 std::optional<std::string_view> Headers::get(std::string_view name) const {
   for (const auto& h : fields_) {
-    if (iequals(h.name, name)) return std::string_view(h.value);
+    if (base::iequals(h.name, name)) return std::string_view(h.value);
   }
   return std::nullopt;
 }
@@ -62,21 +51,21 @@ std::optional<std::string_view> Headers::get(std::string_view name) const {
 std::vector<std::string_view> Headers::get_all(std::string_view name) const {
   std::vector<std::string_view> out;
   for (const auto& h : fields_) {
-    if (iequals(h.name, name)) out.emplace_back(h.value);
+    if (base::iequals(h.name, name)) out.emplace_back(h.value);
   }
   return out;
 }
 
 bool Headers::has_token(std::string_view name, std::string_view token) const {
   for (const auto& h : fields_) {
-    if (!iequals(h.name, name)) continue;
+    if (!base::iequals(h.name, name)) continue;
     std::string_view v = h.value;
     while (!v.empty()) {
       size_t comma = v.find(',');
       std::string_view part = v.substr(0, comma);
       while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
       while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) part.remove_suffix(1);
-      if (iequals(part, token)) return true;
+      if (base::iequals(part, token)) return true;
       if (comma == std::string_view::npos) break;
       v.remove_prefix(comma + 1);
     }

@@ -104,8 +104,6 @@ nlohmann::ordered_json to_json(const YAML::Node& n) {
   return nullptr;
 }
 
-std::string lower(const std::string& s) { return base::to_lower(s); }
-
 class Transformer {
  public:
   Transformer(const TransformOptions& options, TransformResult& result)
@@ -123,7 +121,7 @@ class Transformer {
     }
     const WorkloadRef ref = workload_ref(object);
     const std::string what =
-        lower(kind.empty() ? std::string("object") : kind) + " " + base::quote(ref.name);
+        base::to_lower(kind.empty() ? std::string("object") : kind) + " " + base::quote(ref.name);
     auto tmpl = find_pod_template(object);
     if (!tmpl) {
       result_.report.push_back(what + " skipped");

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "base/strings.h"
 #include "runtime/process.h"
 #include "runtime/system.h"
 
@@ -28,11 +29,6 @@ constexpr auto kMaxBackoff = 10s;       // restart backoff cap
 constexpr auto kStartupProbePeriod = 1s;  // probe period until a container is first ready
 
 std::string pod_key(const std::string& ns, const std::string& name) { return ns + "/" + name; }
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 uint32_t v4_host_order(const base::IpAddress& ip) {
   const auto& b = ip.bytes();
@@ -120,7 +116,7 @@ json Cluster::apply(const std::vector<ManifestDocument>& docs) {
   if (!decoded) return {{"ok", false}, {"error", decoded.error()}};
   json changes = json::array();
   for (auto& m : *decoded) {
-    const std::string what = fmt::format("{}/{}", lower(m.key.kind), m.key.name);
+    const std::string what = fmt::format("{}/{}", base::to_lower(m.key.kind), m.key.name);
     auto it = objects_.find(m.key);
     if (it != objects_.end()) {
       if (it->second->m.raw == m.raw) {
@@ -149,7 +145,7 @@ json Cluster::remove(const std::vector<ManifestDocument>& docs) {
   if (!decoded) return {{"ok", false}, {"error", decoded.error()}};
   json changes = json::array();
   for (const auto& m : *decoded) {
-    const std::string what = fmt::format("{}/{}", lower(m.key.kind), m.key.name);
+    const std::string what = fmt::format("{}/{}", base::to_lower(m.key.kind), m.key.name);
     if (objects_.erase(m.key) == 0) {
       changes.push_back(what + " not found");
       continue;
@@ -784,7 +780,7 @@ std::optional<base::IpAddress> Cluster::allocate_cluster_ip(const Object& svc) {
 
 std::string Cluster::store_file(const std::string& kind, const std::string& ns,
                                 const std::string& name) const {
-  return fmt::format("{}/{}-{}-{}.yaml", paths_.store(), lower(kind), ns.empty() ? "_" : ns,
+  return fmt::format("{}/{}-{}-{}.yaml", paths_.store(), base::to_lower(kind), ns.empty() ? "_" : ns,
                      name);
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <variant>
 
+#include "base/strings.h"
 #include "base/log.h"
 #include "http/h1/chars.h"
 #include "http/h1/chunked.h"
@@ -80,12 +81,6 @@ bool is_disconnect(const net::error_code& ec) {
          ec == net::asio::error::broken_pipe;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = ascii_lower(c);
-  return out;
-}
-
 // Absolute-form "http://host:port/p?q": the scheme and the path part ("/" when empty).
 void split_absolute(std::string_view target, std::string& scheme, std::string& path) {
   const size_t colon = target.find("://");
@@ -93,7 +88,7 @@ void split_absolute(std::string_view target, std::string& scheme, std::string& p
     path = std::string(target);
     return;
   }
-  const std::string s = lower(target.substr(0, colon));
+  const std::string s = base::to_lower(target.substr(0, colon));
   if (s == "http" || s == "https") scheme = s;
   const std::string_view rest = target.substr(colon + 3);
   const size_t start = rest.find_first_of("/?");

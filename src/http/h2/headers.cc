@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/strings.h"
 #include "http/h1/chars.h"
 
 namespace trellis::http::h2 {
@@ -13,13 +14,6 @@ using h1::is_tchar;
 using h1::is_token;
 
 bool is_ws(char c) { return c == ' ' || c == '\t'; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 bool is_connection_specific(std::string_view name) {
   return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
@@ -79,7 +73,7 @@ void append_regular(const Headers& headers, bool allow_te, OutboundFields& out) 
       continue;
     }
     if (h.name == "te") {
-      if (allow_te && iequals(value, "trailers")) {
+      if (allow_te && base::iequals(value, "trailers")) {
         out.fields.push_back({"te", "trailers"});
       } else {
         ++out.dropped;
@@ -216,7 +210,7 @@ base::Result<RequestHead, HeaderError> RequestHeadBuilder::finish() {
     }
   }
   if (host_) {
-    if (has_authority_ && !iequals(*host_, head_.authority)) {
+    if (has_authority_ && !base::iequals(*host_, head_.authority)) {
       return base::unexpected(HeaderError::kAuthorityMismatch);
     }
     if (!has_authority_) head_.authority = *host_;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/strings.h"
+
 namespace trellis::proxy::route {
 namespace {
 
@@ -22,13 +24,6 @@ base::Result<std::unique_ptr<re2::RE2>, std::string> compile_regex(const std::st
 
 bool full_match(const re2::RE2& re, std::string_view s) {
   return re2::RE2::FullMatch(re2::StringPiece(s.data(), s.size()), re);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 }  // namespace
@@ -195,7 +190,7 @@ bool Matcher::matches(const RequestView& r) const {
     case Kind::kHeaderRegex:
       if (!r.headers) return false;
       for (const auto& h : *r.headers) {
-        if (!iequals(h.name, name_)) continue;
+        if (!base::iequals(h.name, name_)) continue;
         if (kind_ == Kind::kHeaderExact ? h.value == value_ : full_match(*regex_, h.value)) {
           return true;
         }

@@ -3,23 +3,12 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/strings.h"
+
 namespace trellis::proxy::route {
 namespace {
 
 namespace pb = api::traffic::v1;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 base::Result<Route, std::string> compile_route(const pb::HttpRoute& r) {
   Route out;
@@ -27,7 +16,7 @@ base::Result<Route, std::string> compile_route(const pb::HttpRoute& r) {
   out.is_default = r.is_default();
   out.origin = r.origin();
   out.rule_index = r.rule_index();
-  for (const auto& h : r.hostnames()) out.hostnames.push_back(lower(h));
+  for (const auto& h : r.hostnames()) out.hostnames.push_back(base::to_lower(h));
   for (const auto& m : r.matches()) {
     auto compiled = Matcher::compile(m);
     if (!compiled.ok()) {
@@ -51,10 +40,10 @@ bool Route::host_matches(std::string_view host) const {
     if (h.size() > 2 && h[0] == '*' && h[1] == '.') {
       const std::string_view suffix = std::string_view(h).substr(1);  // ".example.com"
       if (host.size() > suffix.size() &&
-          iequals(host.substr(host.size() - suffix.size()), suffix)) {
+          base::iequals(host.substr(host.size() - suffix.size()), suffix)) {
         return true;
       }
-    } else if (iequals(host, h)) {
+    } else if (base::iequals(host, h)) {
       return true;
     }
   }
