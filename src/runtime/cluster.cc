@@ -740,6 +740,7 @@ void Cluster::finish_probe(const std::string& pod_uid, size_t index, bool ok) {
   c.probing = false;
   if (!c.running || !c.spec.readiness_probe) return;
   const auto& p = *c.spec.readiness_probe;
+  const bool was_ready = c.ready;
   if (ok) {
     c.fail_streak = 0;
     if (++c.ok_streak >= p.success_threshold) c.ready = true;
@@ -751,6 +752,9 @@ void Cluster::finish_probe(const std::string& pod_uid, size_t index, bool ok) {
   // Until first ready, probe often, so that `up` and rollouts do not wait a whole period.
   const auto period = c.ever_ready ? p.period : std::min<Clock::duration>(p.period, kStartupProbePeriod);
   c.next_probe = Clock::now() + period;
+  // Publish now rather than on the next tick: a status request in between would report the pod
+  // ready while its Service's ClusterIP rules do not list it yet.
+  if (c.ready != was_ready) publish();
 }
 
 // ---------------------------------------------------------------- publishing
