@@ -41,6 +41,7 @@ class Headers {
   auto begin() const { return fields_.begin(); }
   auto end() const { return fields_.end(); }
   void clear() { fields_.clear(); }
+  void reserve(size_t n) { fields_.reserve(n); }
   // Name and value bytes plus 32 per field (RFC 7541 §4.1), for header-size budgets.
   size_t budget_size() const;
 

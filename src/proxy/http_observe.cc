@@ -3,12 +3,14 @@
 namespace trellis::proxy {
 namespace {
 
+// Holds the label set's resolved series rather than a copy of the labels: recording the end of
+// the stream is a short scan of the series' response handles, with no label strings copied.
 class ObservedBody final : public http::Body {
  public:
-  ObservedBody(http::BodyPtr inner, HttpMetricsCache& cache, HttpLabels labels, int status,
-               std::string head_grpc_status, std::string error)
-      : inner_(std::move(inner)), cache_(cache), labels_(std::move(labels)), status_(status),
-        head_grpc_status_(std::move(head_grpc_status)), error_(std::move(error)) {}
+  ObservedBody(http::BodyPtr inner, HttpMetricsCache& cache, std::shared_ptr<HttpSeries> series,
+               int status, std::string head_grpc_status, std::string_view error)
+      : inner_(std::move(inner)), cache_(cache), series_(std::move(series)), status_(status),
+        head_grpc_status_(std::move(head_grpc_status)), error_(error) {}
 
   ~ObservedBody() override {
     // The client went away (or the response was dropped) before the end of the stream.
@@ -33,12 +35,12 @@ class ObservedBody final : public http::Body {
   void record(std::string_view grpc, std::string_view classification, std::string_view error) {
     if (recorded_) return;
     recorded_ = true;
-    cache_.responses(labels_, status_, classification, grpc, error)->inc();
+    cache_.responses(*series_, status_, classification, grpc, error)->inc();
   }
 
   http::BodyPtr inner_;
   HttpMetricsCache& cache_;
-  HttpLabels labels_;
+  std::shared_ptr<HttpSeries> series_;
   int status_;
   std::string head_grpc_status_;
   std::string error_;
@@ -52,17 +54,19 @@ http::Response observe_response(HttpMetricsCache& cache, const HttpLabels& label
                                 http::Response response, std::string_view error) {
   const auto elapsed = std::chrono::steady_clock::now() - start;
   const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
-  cache.latency(labels, response.head.status)->observe(ms);
+  const std::shared_ptr<HttpSeries>& series = cache.series(labels);
+  cache.latency(*series, response.head.status)->observe(ms);
   std::string grpc;
   if (auto g = response.head.headers.get("grpc-status")) grpc = std::string(*g);
   if (response.body->is_empty()) {
     // Nothing will stream (e.g. a gRPC trailers-only response): the exchange ends with the head.
-    cache.responses(labels, response.head.status, classify(response.head.status, grpc), grpc, error)
+    cache.responses(*series, response.head.status, classify(response.head.status, grpc), grpc,
+                    error)
         ->inc();
     return response;
   }
-  response.body = std::make_unique<ObservedBody>(std::move(response.body), cache, labels,
-                                                 response.head.status, grpc, std::string(error));
+  response.body = std::make_unique<ObservedBody>(std::move(response.body), cache, series,
+                                                 response.head.status, std::move(grpc), error);
   return response;
 }
 

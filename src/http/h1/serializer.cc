@@ -156,9 +156,9 @@ std::optional<SerializeError> write_fields(const std::vector<Field>& fields,
   return std::nullopt;
 }
 
-std::vector<Field> copy_end_to_end(const FieldList& fields, const MessageInfo& info) {
-  std::vector<Field> out;
-  out.reserve(fields.size());
+// Calls `keep(field)` for every end-to-end field, in order.
+template <typename Keep>
+void for_each_end_to_end(const FieldList& fields, const MessageInfo& info, Keep&& keep) {
   const bool has_connection = fields.find("connection").has_value();
   for (const HeaderField& f : fields) {
     if (iequals(f.name, "upgrade")) {
@@ -170,12 +170,24 @@ std::vector<Field> copy_end_to_end(const FieldList& fields, const MessageInfo& i
     } else if (has_connection && !iequals(f.name, "host") && named_by_connection(fields, f.name)) {
       continue;
     }
-    out.push_back({std::string(f.name), std::string(f.value)});
+    keep(f);
   }
+}
+
+std::vector<Field> copy_end_to_end(const FieldList& fields, const MessageInfo& info) {
+  std::vector<Field> out;
+  out.reserve(fields.size());
+  for_each_end_to_end(fields, info, [&](const HeaderField& f) {
+    out.push_back({std::string(f.name), std::string(f.value)});
+  });
   return out;
 }
 
 }  // namespace
+
+void end_to_end_fields(const FieldList& fields, const MessageInfo& info, FieldList& out) {
+  for_each_end_to_end(fields, info, [&](const HeaderField& f) { out.push_back(f); });
+}
 
 OutboundFraming framing_of(const MessageInfo& info) {
   OutboundFraming framing;

@@ -61,6 +61,9 @@ OutboundFraming framing_of(const MessageInfo& info);
 // 101; TE is kept (the serializer reduces it to "trailers").
 RequestModel to_model(const RequestHead& head);
 ResponseModel to_model(const ResponseHead& head);
+// The fields to_model() keeps, as views into the parsed head (appended to `out`): fills another
+// message model straight from the parse, without to_model()'s intermediate copies.
+void end_to_end_fields(const FieldList& fields, const MessageInfo& info, FieldList& out);
 
 // Appends the head to `out` and returns the number of bytes appended. On error `out` is left
 // unchanged.

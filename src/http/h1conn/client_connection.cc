@@ -34,6 +34,18 @@ using Kind = Watchdog::Kind;
 using BodyResult = base::Result<BodyChunk, BodyError>;
 using SendResult = base::Result<Response, ClientError>;
 
+// The response's end-to-end fields into the model, copied once (views first, not to_model()'s
+// strings). Not a coroutine, so the inline field list lives on the stack, not in a frame.
+void copy_response_fields(const ResponseHead& head, http::Headers& out) {
+  FieldList kept;
+  end_to_end_fields(head.fields, head.info, kept);
+  out.reserve(kept.size());
+  for (const HeaderField& f : kept) {
+    if (iequals(f.name, "te")) continue;  // meaningless on a response
+    out.add(f.name, f.value);
+  }
+}
+
 // A response without content (HEAD, 204, 304, Content-Length: 0, tunnels). For HEAD and 304 the
 // size hint is the length the full response would have had, so a server forwarding it can
 // announce it.
@@ -224,7 +236,9 @@ void ClientCore::maybe_complete() {
   if (keep_alive_ && writer_ok_ && !must_close_ && buffer_.empty() && transport_ &&
       transport_->is_open()) {
     state_ = State::kIdle;
-    buffer_.shrink_if_idle(64 * 1024);
+    // Pooled connections hold no read buffer; the next response takes one from the per-thread
+    // cache (io.h).
+    buffer_.release_if_empty();
   } else {
     close();
   }
@@ -367,11 +381,7 @@ net::awaitable<SendResult> ClientCore::send(const http::RequestHead& head, BodyP
   response.head.reason = std::string(response_head.reason);
   response.head.version =
       response_head.version == Version::kHttp10 ? http::Version::kHttp10 : http::Version::kHttp11;
-  const ResponseModel model_in = to_model(response_head);
-  for (const Field& f : model_in.fields) {
-    if (iequals(f.name, "te")) continue;  // meaningless on a response
-    response.head.headers.add(f.name, f.value);
-  }
+  copy_response_fields(response_head, response.head.headers);
   const MessageInfo info = response_head.info;
   buffer_.consume(consumed);
   keep_alive_ = info.keep_alive;

@@ -2,12 +2,79 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "http/h1/chars.h"
 
 namespace trellis::http::h1::detail {
 
 // === ReadBuffer ===
+
+namespace {
+
+// Free standard blocks of this thread. Bounded: a burst of connections that all went idle at
+// once gives the rest back to malloc.
+constexpr size_t kMaxCachedBlocks = 16;
+
+// Set when this thread's cache has been destroyed (thread exit): buffers freed later (members
+// of thread_local or static objects) must not touch it.
+thread_local bool block_cache_gone = false;
+
+struct BlockCache {
+  std::vector<std::unique_ptr<char[]>> blocks;
+  ~BlockCache() { block_cache_gone = true; }
+};
+
+BlockCache& block_cache() {
+  thread_local BlockCache cache;
+  return cache;
+}
+
+std::unique_ptr<char[]> take_block() {
+  if (block_cache_gone) return std::make_unique_for_overwrite<char[]>(ReadBuffer::kBlockSize);
+  auto& blocks = block_cache().blocks;
+  if (blocks.empty()) return std::make_unique_for_overwrite<char[]>(ReadBuffer::kBlockSize);
+  auto block = std::move(blocks.back());
+  blocks.pop_back();
+  return block;
+}
+
+}  // namespace
+
+ReadBuffer::ReadBuffer(ReadBuffer&& other) noexcept
+    : storage_(std::move(other.storage_)), capacity_(std::exchange(other.capacity_, 0)),
+      begin_(std::exchange(other.begin_, 0)), end_(std::exchange(other.end_, 0)) {}
+
+ReadBuffer& ReadBuffer::operator=(ReadBuffer&& other) noexcept {
+  if (this != &other) {
+    release_storage();
+    storage_ = std::move(other.storage_);
+    capacity_ = std::exchange(other.capacity_, 0);
+    begin_ = std::exchange(other.begin_, 0);
+    end_ = std::exchange(other.end_, 0);
+  }
+  return *this;
+}
+
+void ReadBuffer::release_storage() noexcept {
+  if (storage_ && capacity_ == kBlockSize && !block_cache_gone) {
+    auto& blocks = block_cache().blocks;
+    if (blocks.size() < kMaxCachedBlocks) {
+      // push_back may throw only on allocation failure; then the block is simply freed.
+      try {
+        blocks.push_back(std::move(storage_));
+      } catch (...) {
+      }
+    }
+  }
+  storage_.reset();
+  capacity_ = 0;
+  begin_ = end_ = 0;
+}
+
+void ReadBuffer::release_if_empty() {
+  if (empty()) release_storage();
+}
 
 void ReadBuffer::consume(size_t n) {
   begin_ += std::min(n, size());
@@ -28,8 +95,10 @@ net::asio::mutable_buffer ReadBuffer::prepare(size_t n) {
       std::memmove(storage_.get(), storage_.get() + begin_, used);
     } else {
       const size_t capacity = std::max(capacity_ * 2, used + n);
-      auto grown = std::make_unique_for_overwrite<char[]>(capacity);
+      auto grown = capacity == kBlockSize ? take_block()
+                                          : std::make_unique_for_overwrite<char[]>(capacity);
       if (used > 0) std::memcpy(grown.get(), storage_.get() + begin_, used);
+      release_storage();
       storage_ = std::move(grown);
       capacity_ = capacity;
     }
@@ -47,9 +116,7 @@ std::string ReadBuffer::take_all() {
 
 void ReadBuffer::shrink_if_idle(size_t keep) {
   if (!empty() || capacity_ <= keep) return;
-  storage_.reset();
-  capacity_ = 0;
-  begin_ = end_ = 0;
+  release_storage();
 }
 
 // === Signal ===

@@ -26,6 +26,16 @@ using Clock = std::chrono::steady_clock;
 // place stays where the parser saw it.
 class ReadBuffer {
  public:
+  // Blocks of this size (the default read size) are recycled through a small per-thread cache,
+  // so a connection can give its buffer back whenever it goes idle and take one again when
+  // bytes arrive: idle keep-alive connections then hold no buffer at all.
+  static constexpr size_t kBlockSize = 16 * 1024;
+
+  ReadBuffer() = default;
+  ReadBuffer(ReadBuffer&& other) noexcept;
+  ReadBuffer& operator=(ReadBuffer&& other) noexcept;
+  ~ReadBuffer() { release_storage(); }
+
   std::string_view data() const { return {storage_.get() + begin_, end_ - begin_}; }
   size_t size() const { return end_ - begin_; }
   bool empty() const { return begin_ == end_; }
@@ -38,9 +48,14 @@ class ReadBuffer {
   std::string take_all();
   // Gives back memory after a burst (a large head), keeping `keep` bytes of capacity.
   void shrink_if_idle(size_t keep);
+  // Gives the whole buffer back when nothing is buffered (to the per-thread cache when it is a
+  // standard block); the next prepare() takes one again.
+  void release_if_empty();
   size_t capacity() const { return capacity_; }
 
  private:
+  void release_storage() noexcept;
+
   std::unique_ptr<char[]> storage_;
   size_t capacity_ = 0;
   size_t begin_ = 0;

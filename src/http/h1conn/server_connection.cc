@@ -72,7 +72,11 @@ using BodyResult = base::Result<BodyChunk, BodyError>;
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr size_t kMaxLingerBytes = 1024 * 1024;
-constexpr size_t kIdleBufferKeep = 64 * 1024;
+// A connection waiting for its next request reads into a buffer this small: most requests fit,
+// and an idle keep-alive connection then holds 2 KiB instead of a whole read block (a larger
+// head continues into a full block; the block goes back to the per-thread cache, io.h, when
+// the exchange ends).
+constexpr size_t kIdleReadSize = 2 * 1024;
 
 void bump(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
 
@@ -125,9 +129,9 @@ class ServerCore {
         service_(service),
         options_(options),
         connection_(std::move(connection)),
-        counters_(counters != nullptr ? *counters : local_counters_),
+        local_counters_(counters != nullptr ? nullptr : std::make_unique<ServerCounters>()),
+        counters_(counters != nullptr ? *counters : *local_counters_),
         parser_(options.limits),
-        decoder_(options.limits),
         watchdog_(transport.get_executor()),
         write_signal_(transport.get_executor()),
         read_signal_(transport.get_executor()) {}
@@ -180,11 +184,13 @@ class ServerCore {
   Service& service_;
   const ServerOptions options_;
   std::shared_ptr<const ConnectionInfo> connection_;
-  ServerCounters local_counters_;
+  // Only without shared counters. Allocated (like decoder_) only when needed: every idle
+  // keep-alive connection carries this object (3.9 KB before; docs/performance.md).
+  std::unique_ptr<ServerCounters> local_counters_;
   ServerCounters& counters_;
   ReadBuffer buffer_;
   RequestParser parser_;
-  ChunkedDecoder decoder_;
+  std::unique_ptr<ChunkedDecoder> decoder_;  // created by the first chunked request body
   Watchdog watchdog_;
   Signal write_signal_;  // wakes the response writer waiting for a 100 Continue write
   Signal read_signal_;   // wakes the connection waiting for a body read to finish
@@ -349,7 +355,7 @@ net::awaitable<ServerResult> ServerCore::serve() {
       co_return co_await finish(reason, true);
     }
     detach_body();
-    buffer_.shrink_if_idle(kIdleBufferKeep);
+    buffer_.shrink_if_idle(kIdleReadSize);
   }
 }
 
@@ -380,7 +386,8 @@ net::awaitable<ServerCore::HeadOutcome> ServerCore::read_head(RequestHead& head,
     }
     if (shutdown_ && !started) co_return HeadOutcome::kShutdown;
     waiting_idle_ = !started;
-    auto [ec, n] = co_await transport_.read_some(buffer_.prepare(options_.read_size));
+    const size_t want = started || !buffer_.empty() ? options_.read_size : kIdleReadSize;
+    auto [ec, n] = co_await transport_.read_some(buffer_.prepare(want));
     waiting_idle_ = false;
     if (n > 0) {
       buffer_.commit(n);
@@ -425,10 +432,13 @@ Request ServerCore::make_request(const RequestHead& head) {
         out.path = "*";
         break;
     }
-    // to_model() drops every hop-by-hop field and every field Connection names (it keeps
-    // Upgrade for an upgrade request, which the upstream side needs to re-emit it).
-    const RequestModel model = to_model(head);
-    for (const Field& f : model.fields) {
+    // end_to_end_fields() drops every hop-by-hop field and every field Connection names (it
+    // keeps Upgrade for an upgrade request, which the upstream side needs to re-emit it). It
+    // yields views, so each field is copied once, into the model.
+    FieldList kept;
+    end_to_end_fields(head.fields, head.info, kept);
+    out.headers.reserve(kept.size());
+    for (const HeaderField& f : kept) {
       if (iequals(f.name, "host")) continue;
       if (iequals(f.name, "te")) {
         // Only "trailers" means anything beyond this hop (and it is all HTTP/2 allows).
@@ -454,7 +464,13 @@ Request ServerCore::make_request(const RequestHead& head) {
   body_->kind = framing.kind;
   body_->remaining = framing.length;
   body_->expect_continue = head.info.expect_continue;
-  if (framing.kind == BodyKind::kChunked) decoder_.reset();
+  if (framing.kind == BodyKind::kChunked) {
+    if (decoder_) {
+      decoder_->reset();
+    } else {
+      decoder_ = std::make_unique<ChunkedDecoder>(options_.limits);
+    }
+  }
   request.body = std::make_unique<RequestBody>(
       body_, framing.kind == BodyKind::kContentLength ? std::optional(framing.length)
                                                       : std::nullopt);
@@ -512,7 +528,7 @@ net::awaitable<BodyResult> ServerCore::read_body_unlocked(
       }
       // Chunked: gather data events until the buffer runs dry or the chunk is big enough.
       while (!buffer_.empty()) {
-        const ChunkEvent ev = decoder_.decode(buffer_.data());
+        const ChunkEvent ev = decoder_->decode(buffer_.data());
         switch (ev.kind) {
           case ChunkEvent::Kind::kData:
             out.append(ev.data);
@@ -527,7 +543,7 @@ net::awaitable<BodyResult> ServerCore::read_body_unlocked(
           case ChunkEvent::Kind::kDone: {
             buffer_.consume(ev.consumed);
             body.done = true;
-            co_return BodyChunk{std::move(out), true, to_headers(decoder_.trailers())};
+            co_return BodyChunk{std::move(out), true, to_headers(decoder_->trailers())};
           }
           case ChunkEvent::Kind::kError:
             bump(counters_.rejected[static_cast<size_t>(ev.error)]);
