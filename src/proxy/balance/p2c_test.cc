@@ -49,6 +49,25 @@ TEST(P2c, PrefersTheFasterEndpoint) {
   EXPECT_EQ(fast, 1000);  // with two endpoints P2C always compares both
 }
 
+TEST(P2c, AnEndpointNotPickedLatelyIsTriedAgain) {
+  // Sequential requests to two equal endpoints: the one that answered is measured, the other
+  // only decays. It must not keep its pessimistic default RTT and starve (seen after a rolling
+  // update: every request went to one of the two new pods).
+  P2cBalancer b({}, 7);
+  const auto t0 = Clock::now();
+  b.update({ep("10.0.0.1:80"), ep("10.0.0.2:80")}, t0);
+  std::map<size_t, int> counts;
+  auto now = t0;
+  for (int i = 0; i < 2000; ++i) {
+    now += milliseconds(5);
+    const size_t picked = *b.pick(now);
+    ++counts[picked];
+    b.endpoint(picked).ewma.observe(std::chrono::microseconds(300), now);
+  }
+  EXPECT_GT(counts[0], 400);
+  EXPECT_GT(counts[1], 400);
+}
+
 TEST(P2c, PrefersTheLessBusyEndpoint) {
   P2cBalancer b({}, 7);
   auto now = Clock::now();

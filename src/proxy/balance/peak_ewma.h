@@ -37,14 +37,11 @@ class PeakEwma {
     observe(rtt, now);
   }
   void observe(std::chrono::nanoseconds rtt, Clock::time_point now) {
-    decay_to(now);
     const double sample = static_cast<double>(rtt.count());
     if (sample > estimate_ns_) {
       estimate_ns_ = sample;  // peak: react to slowness at once
     } else {
-      const double elapsed = static_cast<double>((now - updated_).count());
-      const double w = std::exp(-elapsed / decay_ns_);
-      estimate_ns_ = estimate_ns_ * w + sample * (1.0 - w);
+      estimate_ns_ = estimate_ns_ * weight_since(now) + sample * (1.0 - weight_since(now));
     }
     updated_ = now;
   }
@@ -53,10 +50,17 @@ class PeakEwma {
   double estimate_ns() const { return estimate_ns_; }
 
  private:
-  // Between observations the estimate is held (Linkerd decays only on observation); kept as a
-  // hook so the time base is always advanced consistently.
+  // Between observations the estimate decays towards zero with the same time constant, so an
+  // endpoint that has not been picked for a while looks cheap again and gets tried. Holding it
+  // instead starves every endpoint but the first one measured: with two endpoints P2C always
+  // compares both, and an unmeasured one keeps its pessimistic default RTT forever.
   void decay_to(Clock::time_point now) {
-    if (now < updated_) updated_ = now;
+    estimate_ns_ *= weight_since(now);
+    updated_ = now;
+  }
+  double weight_since(Clock::time_point now) const {
+    if (now <= updated_) return 1.0;
+    return std::exp(-static_cast<double>((now - updated_).count()) / decay_ns_);
   }
 
   double decay_ns_;
