@@ -7,6 +7,7 @@
 #include "http/h1conn/server_connection.h"
 #include "metrics/process_collector.h"
 #include "net/socket_options.h"
+#include "proxy/admin/config_dump.h"
 #include "proxy/discovery/static_file.h"
 #include "proxy/control/grpc_channel.h"
 #include "proxy/discovery/control_source.h"
@@ -253,6 +254,7 @@ void Proxy::start_control_clients() {
     if (!anchors) throw std::runtime_error(anchors.error());
     identity::IdentityClientOptions identity_options;
     identity_options.token_file = config_.identity_token_file;
+    identity_options.anchors_file = config_.trust_anchors_file;
     identity_client_ = std::make_unique<identity::IdentityClient>(
         *control_channel_, *mesh_tls_, std::move(anchors).value(), *identity_state_,
         std::move(identity_options));
@@ -342,6 +344,7 @@ std::string Proxy::config_dump() const {
     }
     j["services"].push_back(std::move(s));
   }
+  admin::add_traffic_policies(j, *snapshot);  // contract C-9
   j["config"] = {{"inboundListenAddr", inbound_bound_.to_string()},
                  {"outboundListenAddr", outbound_bound_.to_string()},
                  {"adminListenAddr", admin_bound_.to_string()},

@@ -1,5 +1,7 @@
 #include "control/identity/ca_dir.h"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -70,6 +72,42 @@ base::Result<std::shared_ptr<const CaMaterial>, std::string> load_ca_dir(const s
   auto material = std::make_shared<CaMaterial>(
       CaMaterial{std::move(*anchors), std::move(issuer), std::move(*ca_pem)});
   return std::shared_ptr<const CaMaterial>(std::move(material));
+}
+
+CaDirWatch::CaDirWatch(std::string dir) : dir_(std::move(dir)), loaded_(stat_all()) {}
+
+std::vector<CaDirWatch::FileState> CaDirWatch::stat_all() const {
+  std::vector<FileState> out;
+  for (const char* name : {"/ca.crt", "/issuer.crt", "/issuer.key"}) {
+    const std::string path = dir_ + name;
+    FileState st;
+    struct stat sb {};
+    std::error_code ec;
+    if (::stat(path.c_str(), &sb) == 0) {  // follows symlinks: the target's identity counts
+      st.exists = true;
+      st.size = static_cast<uintmax_t>(sb.st_size);
+      st.inode = static_cast<uint64_t>(sb.st_ino);
+      st.mtime = std::filesystem::last_write_time(path, ec);
+    }
+    out.push_back(st);
+  }
+  return out;
+}
+
+CaDirWatch::Reloaded CaDirWatch::poll() {
+  const auto now = stat_all();
+  if (now == loaded_) return {};
+  auto material = load_ca_dir(dir_);
+  if (!material) {
+    if (material.error() == last_error_) return {};
+    last_error_ = material.error();
+    return {nullptr, material.error()};
+  }
+  // A file rewritten between stat_all() and the load is seen again at the next poll (its
+  // state differs from `now`), which then reloads once more: harmless.
+  loaded_ = now;
+  last_error_.clear();
+  return {std::move(material).value(), {}};
 }
 
 }  // namespace trellis::control::identity

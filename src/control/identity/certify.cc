@@ -38,10 +38,9 @@ std::vector<ProxyRegistry::Entry> ProxyRegistry::current(
   return out;
 }
 
-IdentityService::IdentityService(std::string token_key, std::shared_ptr<const CaMaterial> ca,
-                                 CertifyOptions options, ControlMetrics& metrics,
-                                 ProxyRegistry& proxies)
-    : token_key_(std::move(token_key)), ca_(std::move(ca)), options_(std::move(options)),
+IdentityService::IdentityService(std::string token_key, const CaStore& ca, CertifyOptions options,
+                                 ControlMetrics& metrics, ProxyRegistry& proxies)
+    : token_key_(std::move(token_key)), ca_(ca), options_(std::move(options)),
       metrics_(metrics), proxies_(proxies) {}
 
 grpc::Status IdentityService::refuse(grpc::StatusCode code, const char* reason,
@@ -96,7 +95,8 @@ grpc::Status IdentityService::certify(const api::CertifyRequest& request,
   tls::LeafOptions leaf_options;
   leaf_options.lifetime = options_.cert_ttl;
   leaf_options.now = std::chrono::system_clock::now();
-  auto leaf = tls::sign_leaf(ca_->issuer, csr->get(), *expected, leaf_options);
+  const std::shared_ptr<const CaMaterial> ca = ca_.current();  // one issuer for the whole answer
+  auto leaf = tls::sign_leaf(ca->issuer, csr->get(), *expected, leaf_options);
   if (!leaf) {
     const auto& e = leaf.error();
     if (e.code == tls::ErrorCode::kIssuerExpired || e.code == tls::ErrorCode::kOpenSsl) {
@@ -112,8 +112,8 @@ grpc::Status IdentityService::certify(const api::CertifyRequest& request,
                       (e.detail.empty() ? std::string() : ": " + e.detail));
   }
   response.set_leaf_certificate(to_der(leaf->get()));
-  response.add_intermediate_certificates(to_der(ca_->issuer.ca.cert.get()));
-  for (const auto& c : ca_->issuer.chain) response.add_intermediate_certificates(to_der(c.get()));
+  response.add_intermediate_certificates(to_der(ca->issuer.ca.cert.get()));
+  for (const auto& c : ca->issuer.chain) response.add_intermediate_certificates(to_der(c.get()));
   const auto not_after = tls::not_after(leaf->get());
   *response.mutable_valid_until() = google::protobuf::util::TimeUtil::SecondsToTimestamp(
       std::chrono::duration_cast<std::chrono::seconds>(not_after.time_since_epoch()).count());

@@ -50,8 +50,9 @@ struct CertifyOptions {
 
 class IdentityService final : public trellis::api::identity::v1::Identity::Service {
  public:
-  IdentityService(std::string token_key, std::shared_ptr<const CaMaterial> ca,
-                  CertifyOptions options, ControlMetrics& metrics, ProxyRegistry& proxies);
+  // `ca` is read at every Certify, so an issuer rotation applies to the next one.
+  IdentityService(std::string token_key, const CaStore& ca, CertifyOptions options,
+                  ControlMetrics& metrics, ProxyRegistry& proxies);
 
   grpc::Status Certify(grpc::ServerContext* context,
                        const trellis::api::identity::v1::CertifyRequest* request,
@@ -66,7 +67,7 @@ class IdentityService final : public trellis::api::identity::v1::Identity::Servi
   grpc::Status refuse(grpc::StatusCode code, const char* reason, std::string message);
 
   const std::string token_key_;
-  const std::shared_ptr<const CaMaterial> ca_;
+  const CaStore& ca_;
   const CertifyOptions options_;
   ControlMetrics& metrics_;
   ProxyRegistry& proxies_;

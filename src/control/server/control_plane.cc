@@ -51,14 +51,15 @@ base::Result<tls::Credentials, std::string> ControlPlane::issue_own_certificate(
   if (!csr) return base::unexpected("creating a CSR: " + describe(csr.error()));
   tls::LeafOptions leaf_options;
   leaf_options.lifetime = options_.cert_ttl;
-  auto leaf = tls::sign_leaf(ca_->issuer, csr->get(), *identity_, leaf_options);
+  const auto ca = ca_->current();
+  auto leaf = tls::sign_leaf(ca->issuer, csr->get(), *identity_, leaf_options);
   if (!leaf) return base::unexpected("signing the control plane's certificate: " +
                                      describe(leaf.error()));
   own_not_before_ = tls::not_before(leaf->get());
   own_not_after_ = tls::not_after(leaf->get());
   std::vector<tls::X509Ptr> chain;
-  chain.push_back(tls::share(ca_->issuer.ca.cert.get()));
-  for (const auto& c : ca_->issuer.chain) chain.push_back(tls::share(c.get()));
+  chain.push_back(tls::share(ca->issuer.ca.cert.get()));
+  for (const auto& c : ca->issuer.chain) chain.push_back(tls::share(c.get()));
   auto creds = tls::Credentials::create(std::move(*leaf), std::move(*key), std::move(chain));
   if (!creds) return base::unexpected("control plane credentials: " + describe(creds.error()));
   return std::move(*creds);
@@ -72,9 +73,10 @@ base::Result<base::Ok, std::string> ControlPlane::init() {
   registry_.add_collector(std::make_unique<metrics::ProcessCollector>());
 
   // CA and our own certificate.
+  ca_watch_ = std::make_unique<identity::CaDirWatch>(options_.ca_dir);
   auto ca = identity::load_ca_dir(options_.ca_dir);
   if (!ca) return base::unexpected(ca.error());
-  ca_ = *ca;
+  ca_ = std::make_unique<identity::CaStore>(*ca);
   auto id = tls::service_account_identity("trellis-control", options_.domain.control_namespace,
                                           options_.domain);
   if (!id) return base::unexpected("control identity: " + describe(id.error()));
@@ -85,7 +87,7 @@ base::Result<base::Ok, std::string> ControlPlane::init() {
   server_options.alpn = {std::string(tls::kAlpnH2)};
   server_options.require_client_certificate = false;  // requested per connection (TlsFront)
   server_options.require_sni_match = false;           // clients may connect by address
-  auto ctx = tls::ServerContext::create(server_options, *creds, ca_->anchors);
+  auto ctx = tls::ServerContext::create(server_options, *creds, ca_->current()->anchors);
   if (!ctx) return base::unexpected("TLS context: " + describe(ctx.error()));
   tls_context_ = std::move(*ctx);
 
@@ -133,7 +135,7 @@ base::Result<base::Ok, std::string> ControlPlane::init() {
   identity::CertifyOptions certify_options;
   certify_options.cert_ttl = options_.cert_ttl;
   certify_options.domain = options_.domain;
-  identity_service_ = std::make_unique<identity::IdentityService>(token_key_, ca_, certify_options,
+  identity_service_ = std::make_unique<identity::IdentityService>(token_key_, *ca_, certify_options,
                                                                   *metrics_, proxies_);
   destination_service_ = std::make_unique<destination::DestinationService>(
       *store_, *resolver_, peer_identity, *metrics_);
@@ -176,7 +178,7 @@ base::Result<base::Ok, std::string> ControlPlane::init() {
   admin_context.version = options_.version;
   admin_context.domain = options_.domain;
   admin_context.store = store_.get();
-  admin_context.ca = ca_;
+  admin_context.ca = ca_.get();
   admin_context.proxies = &proxies_;
   admin_context.resolver = resolver_.get();
   admin_context.registry = &registry_;
@@ -216,13 +218,31 @@ base::Result<base::Ok, std::string> ControlPlane::init() {
   return base::Ok{};
 }
 
+bool ControlPlane::reload_ca() {
+  auto reloaded = ca_watch_->poll();
+  if (!reloaded.error.empty()) {
+    TRELLIS_LOG_ERROR("CA directory not reloaded, the current issuer stays in force: {}",
+                      reloaded.error);
+  }
+  if (!reloaded.material) return false;
+  ca_->set(reloaded.material);
+  TRELLIS_LOG_INFO("reloaded the CA directory {}: {} trust anchor(s), issuer valid until {}",
+                   options_.ca_dir, reloaded.material->anchors.certificates().size(),
+                   rfc3339(tls::not_after(reloaded.material->issuer.ca.cert.get())));
+  return true;
+}
+
 void ControlPlane::renew_loop() {
   std::unique_lock lock(renew_mu_);
   while (!stopping_) {
     const auto due = renewal_time(own_not_before_, own_not_after_);
-    renew_cv_.wait_until(lock, due, [this] { return stopping_; });
+    const auto poll_at = std::chrono::system_clock::now() + options_.ca_poll_interval;
+    renew_cv_.wait_until(lock, std::min(due, poll_at), [this] { return stopping_; });
     if (stopping_) break;
-    if (std::chrono::system_clock::now() < due) continue;
+    // A new issuer also means a new certificate of our own, so clients that only trust the
+    // new anchors can verify us.
+    const bool new_ca = reload_ca();
+    if (!new_ca && std::chrono::system_clock::now() < due) continue;
     auto creds = issue_own_certificate();
     if (!creds) {
       TRELLIS_LOG_ERROR("renewing the control plane's certificate: {}", creds.error());
@@ -230,7 +250,7 @@ void ControlPlane::renew_loop() {
       own_not_after_ = own_not_before_ + std::chrono::seconds(10);
       continue;
     }
-    if (auto ok = tls_context_->update(*creds); !ok) {
+    if (auto ok = tls_context_->update(*creds, ca_->current()->anchors); !ok) {
       TRELLIS_LOG_ERROR("installing the control plane's new certificate: {}", describe(ok.error()));
       continue;
     }

@@ -48,6 +48,9 @@ struct ControlPlaneOptions {
   std::string cluster_domain = "cluster.local";
   std::string default_inbound_policy = "all-unauthenticated";
   std::string version = "0.1.0";
+  // How often the CA directory is checked for a new issuer or anchors (applied without a
+  // restart: the next Certify signs with the new issuer, our own certificate is reissued).
+  std::chrono::milliseconds ca_poll_interval{1000};
 };
 
 class ControlPlane {
@@ -59,7 +62,7 @@ class ControlPlane {
   const net::SocketAddress& grpc_address() const { return grpc_address_; }
   const net::SocketAddress& admin_address() const { return admin_address_; }
   const std::string& token_key() const { return token_key_; }
-  const identity::CaMaterial& ca() const { return *ca_; }
+  std::shared_ptr<const identity::CaMaterial> ca() const { return ca_->current(); }
   const tls::Identity& identity() const { return *identity_; }
   store::Store& store() { return *store_; }
 
@@ -71,11 +74,14 @@ class ControlPlane {
   base::Result<base::Ok, std::string> init();
   base::Result<tls::Credentials, std::string> issue_own_certificate();
   void renew_loop();
+  // Polls the CA directory; true when new material was installed.
+  bool reload_ca();
 
   ControlPlaneOptions options_;
   metrics::Registry registry_;
   std::unique_ptr<ControlMetrics> metrics_;
-  std::shared_ptr<const identity::CaMaterial> ca_;
+  std::unique_ptr<identity::CaStore> ca_;
+  std::unique_ptr<identity::CaDirWatch> ca_watch_;
   std::optional<tls::Identity> identity_;
   std::unique_ptr<tls::ServerContext> tls_context_;
   std::string token_key_;

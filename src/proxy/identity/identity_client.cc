@@ -4,6 +4,9 @@
 #include <random>
 #include <sstream>
 
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
+
 #include "api/identity.pb.h"
 #include "base/log.h"
 #include "tls/ca.h"
@@ -31,6 +34,26 @@ base::Result<tls::X509Ptr, std::string> from_der(const std::string& der, const c
   return cert;
 }
 
+// Empty when `credentials` verify to one of `anchors` now, else why not.
+std::string why_not_chained(const tls::Credentials& credentials, const tls::TrustAnchors& anchors) {
+  auto store = anchors.make_store();
+  if (!store) return describe(store.error());
+  STACK_OF(X509)* untrusted = sk_X509_new_null();
+  for (const auto& c : credentials.chain()) sk_X509_push(untrusted, c.get());
+  X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+  std::string why = "cannot verify";
+  if (ctx != nullptr &&
+      X509_STORE_CTX_init(ctx, store->get(), credentials.leaf(), untrusted) == 1) {
+    why = X509_verify_cert(ctx) == 1
+              ? ""
+              : X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+  }
+  X509_STORE_CTX_free(ctx);
+  sk_X509_free(untrusted);
+  ERR_clear_error();
+  return why;
+}
+
 }  // namespace
 
 IdentityClient::IdentityClient(control::GrpcChannel& channel, const MeshTls& mesh,
@@ -41,6 +64,10 @@ IdentityClient::IdentityClient(control::GrpcChannel& channel, const MeshTls& mes
       anchors_(std::move(anchors)),
       state_(state),
       options_(std::move(options)) {
+  // The file's state now: the anchors we were given were read from it just before.
+  if (!options_.anchors_file.empty()) {
+    anchors_watch_ = std::make_unique<FileWatch>(std::vector<std::string>{options_.anchors_file});
+  }
   // One key for the life of the process: it never leaves memory (linkerd.md §3).
   auto key = tls::generate_p256_key();
   if (!key) {
@@ -121,6 +148,7 @@ net::awaitable<base::Result<std::chrono::milliseconds, std::string>> IdentityCli
   if (auto installed = install(*credentials); !installed) co_return base::unexpected(installed.error());
 
   state_.publish(*credentials);
+  current_.emplace(*credentials);
   if (!certified_) {
     certified_ = true;
     // The control connection was made without a client certificate; Destination needs one.
@@ -144,13 +172,66 @@ base::Result<base::Ok, std::string> IdentityClient::install(const tls::Credentia
   return base::Ok{};
 }
 
+base::Result<bool, std::string> IdentityClient::poll_anchors() {
+  if (!anchors_watch_ || !anchors_watch_->changed()) return false;
+  auto anchors = load_trust_anchors(options_.anchors_file);
+  if (!anchors) return base::unexpected(anchors.error());
+  if (current_) {
+    // The operator's bundle wins even when it no longer holds the anchor of our current
+    // certificate (peers with the new bundle would refuse it anyway); the next Certify brings
+    // one from the new issuer. Said loudly, since until then new connections to us fail.
+    if (auto why = why_not_chained(*current_, *anchors); !why.empty()) {
+      TRELLIS_LOG_WARN("identity: our current certificate does not verify to the new trust "
+                       "anchors in {} ({}); peers using them will refuse it until the next "
+                       "refresh", options_.anchors_file, why);
+    }
+    auto previous = std::move(anchors_);
+    anchors_ = std::move(anchors).value();
+    if (auto r = install(*current_); !r) {
+      anchors_ = std::move(previous);
+      return base::unexpected("trust anchors file " + options_.anchors_file + ": " + r.error());
+    }
+  } else {
+    // No certificate yet: only the client side matters (verifying the control plane); the
+    // server side keeps its placeholder until the first certificate brings these anchors.
+    if (auto r = mesh_.client->update(nullptr, *anchors); !r) {
+      return base::unexpected("trust anchors file " + options_.anchors_file + ": " +
+                              describe(r.error()));
+    }
+    anchors_ = std::move(anchors).value();
+  }
+  return true;
+}
+
+net::awaitable<void> IdentityClient::watch_anchors() {
+  anchors_timer_ =
+      std::make_unique<net::asio::steady_timer>(co_await net::asio::this_coro::executor);
+  while (!stopped_) {
+    anchors_timer_->expires_after(options_.anchors_poll);
+    auto [ec] = co_await anchors_timer_->async_wait(net::use_nothrow);
+    if (ec || stopped_) co_return;
+    auto polled = poll_anchors();
+    if (!polled) {
+      TRELLIS_LOG_ERROR("identity: {}; keeping the trust anchors in force", polled.error());
+    } else if (*polled) {
+      TRELLIS_LOG_INFO("identity: trust anchors reloaded from {} ({} anchor(s))",
+                       options_.anchors_file, anchors_.certificates().size());
+    }
+  }
+}
+
 void IdentityClient::stop() {
   stopped_ = true;
   if (timer_) timer_->cancel();
+  if (anchors_timer_) anchors_timer_->cancel();
 }
 
 net::awaitable<void> IdentityClient::run() {
   timer_ = std::make_unique<net::asio::steady_timer>(co_await net::asio::this_coro::executor);
+  if (anchors_watch_) {
+    net::asio::co_spawn(co_await net::asio::this_coro::executor, watch_anchors(),
+                        net::asio::detached);
+  }
   control::Backoff backoff(options_.retry_base, options_.retry_max,
                            static_cast<uint64_t>(std::random_device{}()));
   while (!stopped_) {

@@ -9,6 +9,9 @@
 #include "proxy/control/test_control_plane.h"
 #include "proxy/control/test_run.h"
 #include "proxy/identity/mesh_credentials.h"
+#include "tls/handshake.h"
+#include "tls/pem.h"
+#include "tls/test_support.h"
 #include "tls/x509.h"
 
 namespace trellis::proxy::identity {
@@ -162,6 +165,76 @@ TEST(IdentityClient, FirstCertificateReconnectsTheControlChannelWithIt) {
   ASSERT_EQ(peers.size(), 2u);
   EXPECT_EQ(peers[0], "");
   EXPECT_EQ(peers[1], tls::testing::web_identity().str());
+}
+
+// An anchor rotation: a bundle with the old and a new anchor is picked up from the file, with
+// the current certificate kept; a broken bundle leaves the anchors in force.
+TEST(IdentityClient, ReloadsTheTrustAnchorsFile) {
+  Fixture f;
+  auto options = f.options();
+  options.anchors_file = f.config.trust_anchors_file;
+  options.anchors_poll = 10ms;
+  IdentityClient client(*f.channel, *f.mesh, f.pki.anchors(), f.state, options);
+
+  // A peer from another CA, which trusts both CAs (it already has the new bundle).
+  const tls::testing::Pki other = tls::testing::Pki::create();
+  const tls::Identity emoji =
+      tls::testing::id("emoji.emojivoto.serviceaccount.identity.linkerd.cluster.local");
+  auto peer_context = take(tls::ServerContext::create({}, other.leaf(emoji),
+                                                      tls::testing::bundle(f.pki, other)));
+  tls::testing::EchoServer peer(f.io, *peer_context);
+  auto connect = [&]() -> net::awaitable<bool> {
+    tls::testing::ClientRun run;
+    co_await tls::testing::run_client(run, *f.mesh->client, peer.endpoint(), emoji);
+    co_return run.exchanged();
+  };
+  const std::string bundle_pem = take(tls::to_pem(f.pki.anchor.cert.get())) +
+                                 take(tls::to_pem(other.anchor.cert.get()));
+
+  run_task(f.io, [&]() -> net::awaitable<void> {
+    auto r = co_await client.certify_once();
+    EXPECT_TRUE(r) << r.error();
+    const std::string leaf = leaf_pem(f.state.chain_pem());
+    EXPECT_FALSE(co_await connect());  // the other CA is not trusted yet
+    auto polled = client.poll_anchors();
+    EXPECT_TRUE(polled && !*polled);  // nothing changed
+
+    {
+      std::ofstream out(f.config.trust_anchors_file + ".tmp");
+      out << bundle_pem;
+    }
+    std::filesystem::rename(f.config.trust_anchors_file + ".tmp", f.config.trust_anchors_file);
+    polled = client.poll_anchors();
+    EXPECT_TRUE(polled && *polled) << (polled ? "" : polled.error());
+    EXPECT_TRUE(co_await connect());  // verified to the new anchor, our certificate presented
+    EXPECT_EQ(leaf_pem(f.state.chain_pem()), leaf);  // no new certificate needed for that
+
+    std::ofstream(f.config.trust_anchors_file, std::ios::trunc) << "not a bundle\n";
+    polled = client.poll_anchors();
+    EXPECT_FALSE(polled);
+    if (!polled) {
+      EXPECT_NE(polled.error().find(f.config.trust_anchors_file), std::string::npos)
+          << polled.error();
+    }
+    EXPECT_TRUE(co_await connect());  // the anchors in force stay
+
+    // The watch runs inside run(): a good bundle again is installed without a call to poll.
+    {
+      std::ofstream out(f.config.trust_anchors_file + ".tmp");
+      out << take(tls::to_pem(f.pki.anchor.cert.get()));
+    }
+    std::filesystem::rename(f.config.trust_anchors_file + ".tmp", f.config.trust_anchors_file);
+    net::asio::co_spawn(co_await net::asio::this_coro::executor, client.run(),
+                        net::asio::detached);
+    bool refused_again = false;
+    for (int i = 0; i < 200 && !refused_again; ++i) {
+      refused_again = !(co_await connect());
+    }
+    EXPECT_TRUE(refused_again);  // back to the single old anchor
+    client.stop();
+    peer.stop();
+    f.channel->close();
+  }());
 }
 
 }  // namespace
