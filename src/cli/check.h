@@ -7,7 +7,9 @@
 //                       supported algorithms, issuer named identity.<ns>.<td>, issuer chains to
 //                       an anchor, issuer key matches (from --ca-dir; otherwise the expiry
 //                       times in the control plane's status)
-//   trellis-resources   manifests the store could not load (file:line:column message)
+//   trellis-resources   manifests the store could not load (file:line:column message), and
+//                       the traffic policy compiler's problems (all-zero TrafficSplit, route
+//                       matches shadowed by Gateway API precedence, ...) from the status
 //   trellis-data-plane  proxies' certificates valid (status.proxies and --proxy admin
 //                       addresses: /identity chain verifies to the anchors) and versions match
 //

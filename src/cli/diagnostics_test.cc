@@ -1,6 +1,11 @@
 #include "cli/diagnostics.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
 
 namespace trellis::cli {
 namespace {
@@ -52,6 +57,77 @@ TEST(DiagnosticsEndpoints, UnreachableMessage) {
                 "running? start it with `trellis-control",
                 0),
             0u);
+}
+
+std::vector<std::string> text_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+TEST(DiagnosticsProfile, TextFromProtobufJson) {
+  // What /api/v1/profile answers (always_print_primitive_fields: zero values appear; 64-bit
+  // integers are strings) for seed templates 3 + 4.
+  auto profile = nlohmann::json::parse(R"({
+    "fullyQualifiedName": "my-service.my-namespace.svc.cluster.local",
+    "opaqueProtocol": false,
+    "policyJson": "{}",
+    "policy": {
+      "authority": "my-service.my-namespace.svc.cluster.local:80",
+      "source": "SOURCE_SERVICE_PROFILE",
+      "resources": ["ServiceProfile/my-namespace/my-service.my-namespace.svc.cluster.local",
+                    "TrafficSplit/my-namespace/my-service-canary"],
+      "retryBudget": {"retryRatio": 0.2, "minRetriesPerSecond": 10, "ttlMs": "10000"},
+      "httpRoutes": [
+        {"name": "GET /api/users/{id}", "isDefault": false,
+         "matches": [{"all": {"matches": [{"method": "GET"},
+                                          {"path": {"regex": "/api/users/[^/]+"}}]}}],
+         "backends": [
+           {"authority": "stable.my-namespace.svc.cluster.local:80", "weight": "900"},
+           {"authority": "canary.my-namespace.svc.cluster.local:80", "weight": "100"}],
+         "retry": {"enabled": true, "maxRetries": 0, "onClassifiedFailure": true},
+         "timeouts": {"requestMs": "5000", "backendRequestMs": "0"}},
+        {"name": "hdr", "matches": [{"all": {"matches": [{"path": {"prefix": "/"}},
+            {"header": {"name": "x-api-version", "exact": "v2"}}]}}],
+         "backends": [{"authority": "v2.ns.svc.cluster.local:8080", "weight": "1"}],
+         "retry": {"enabled": true, "maxRetries": 2, "httpStatuses": [{"min": 500, "max": 599}]},
+         "timeouts": {"requestMs": "0"}}
+      ],
+      "defaultRoute": {"name": "default", "isDefault": true,
+                       "backends": [{"authority": "svc.ns.svc.cluster.local:80", "weight": "1"}],
+                       "retry": {"enabled": false}}
+    }})");
+  const auto lines = text_lines(profile_text(profile));
+  ASSERT_EQ(lines.size(), 9u) << profile_text(profile);
+  EXPECT_EQ(lines[0], "authority: my-service.my-namespace.svc.cluster.local:80");
+  EXPECT_EQ(lines[1], "source:    ServiceProfile/TrafficSplit");
+  EXPECT_EQ(lines[2],
+            "           ServiceProfile/my-namespace/my-service.my-namespace.svc.cluster.local");
+  EXPECT_EQ(lines[4], "retry budget: ratio 0.2, min 10/s, ttl 10s");
+  EXPECT_THAT(lines[5], ::testing::MatchesRegex("ROUTE +MATCH +BACKENDS +RETRY +TIMEOUT"));
+  EXPECT_THAT(lines[6], ::testing::MatchesRegex(
+                            "GET /api/users/\\{id\\} +method GET, path ~ /api/users/\\[\\^/\\]\\+ +"
+                            "stable\\.my-namespace\\.svc\\.cluster\\.local:80 \\(900\\), "
+                            "canary\\.my-namespace\\.svc\\.cluster\\.local:80 \\(100\\) +"
+                            "failures \\(budget\\) +5s"));
+  EXPECT_THAT(lines[7], ::testing::MatchesRegex(
+                            "hdr +path /\\*, header x-api-version: v2 +"
+                            "v2\\.ns\\.svc\\.cluster\\.local:8080 +500-599 \\(max 2\\) +-"));
+  EXPECT_THAT(lines[8],
+              ::testing::MatchesRegex(
+                  "default +\\(no other route\\) +svc\\.ns\\.svc\\.cluster\\.local:80 +- +-"));
+}
+
+TEST(DiagnosticsProfile, NoServiceAndNoDefaultRoute) {
+  EXPECT_EQ(profile_text(nlohmann::json::object()), "");
+  auto routes_only = nlohmann::json::parse(R"({"fullyQualifiedName": "a.b.svc.cluster.local",
+    "policy": {"authority": "a.b.svc.cluster.local:80", "source": "SOURCE_ROUTES"}})");
+  const auto lines = text_lines(profile_text(routes_only));
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines[1], "source:    HTTPRoute/GRPCRoute");
+  // Without a default route unmatched requests get 404 from the proxy.
+  EXPECT_THAT(lines.back(), ::testing::MatchesRegex("- +\\(no other route\\) +404 +- +-"));
 }
 
 }  // namespace

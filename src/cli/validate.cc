@@ -5,9 +5,11 @@
 #include <iostream>
 #include <memory>
 #include <ostream>
+#include <set>
+#include <utility>
 
 #include "cli/command.h"
-
+#include "control/traffic/check.h"
 #include "resources/cross_check.h"
 #include "resources/load.h"
 
@@ -40,6 +42,22 @@ int run_validate(const ValidateOptions& options, std::ostream& out, std::ostream
     if (!loaded) io_errors.push_back(loaded.error());
   }
   resources::cross_check(decoded, diags);
+  // What the traffic policy compiler finds (all-zero splits, routes shadowed by precedence,
+  // routes a ServiceProfile overrides, ...): the manifests are not the whole cluster.
+  control::traffic::CheckOptions traffic_options;
+  traffic_options.partial = true;
+  // A finding on a field the decoder already reported as an error (e.g. an all-zero
+  // TrafficSplit) would say the same thing twice.
+  std::set<std::pair<std::string, std::string>> decode_errors;
+  for (const auto& d : diags.items()) {
+    if (d.severity == resources::Severity::kError) {
+      decode_errors.insert({d.object.display(), d.field});
+    }
+  }
+  const resources::Diagnostics traffic = control::traffic::check(decoded, traffic_options);
+  for (const auto& d : traffic.items()) {
+    if (!decode_errors.count({d.object.display(), d.field})) diags.add(d);
+  }
   diags.sort();
 
   if (options.output == "json") {

@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <charconv>
 
-#include <nlohmann/json.hpp>
+#include <google/protobuf/util/json_util.h>
 
 #include "base/address.h"
 #include "base/strings.h"
 #include "control/destination/workload.h"
+#include "control/traffic/compile.h"
 #include "net/socket_address.h"
 
 namespace trellis::control::destination {
@@ -320,7 +321,17 @@ api::Update Resolver::resolve(const store::Snapshot& snapshot, const Target& tar
   return out;
 }
 
-api::Profile Resolver::profile(const store::Snapshot& snapshot, const Target& target) const {
+std::vector<const resources::Resource*> traffic_inputs(const store::Snapshot& snapshot) {
+  std::vector<const resources::Resource*> out;
+  for (const auto& [key, o] : snapshot.services) out.push_back(&o->resource);
+  for (const char* kind : kTrafficKinds) {
+    for (const auto& o : snapshot.kind(kind)) out.push_back(&o->resource);
+  }
+  return out;
+}
+
+api::Profile Resolver::profile(const store::Snapshot& snapshot, const Target& target,
+                               std::string_view client_namespace) const {
   api::Profile out;
   const store::Object* service = nullptr;
   if (target.kind == Target::Kind::kService) {
@@ -331,14 +342,33 @@ api::Profile Resolver::profile(const store::Snapshot& snapshot, const Target& ta
       service = it->second.get();
     }
   }
-  if (service == nullptr) return out;
+  if (service == nullptr) return out;  // not a Service: no policy, the proxy's default route
   out.set_fully_qualified_name(fqdn(service->key.name, service->key.ns));
   out.set_opaque_protocol(service_port_opaque(*service, target.port));
-  // The traffic policy (routes, splits, retries) is compiled by control/traffic; until that is
-  // wired in, the effective policy names the service port only.
-  nlohmann::json policy = {{"service", out.fully_qualified_name()}, {"port", target.port}};
-  out.set_policy_json(policy.dump());
+  control::traffic::Options options;
+  options.cluster_domain = options_.cluster_domain;
+  options.client_namespace = std::string(client_namespace);
+  auto compiled = control::traffic::compile(service->resource, static_cast<int32_t>(target.port),
+                                            traffic_inputs(snapshot), options);
+  *out.mutable_policy() = std::move(compiled.policy);
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(out.policy(), &json);
+  out.set_policy_json(std::move(json));
   return out;
+}
+
+bool Resolver::affects_profile(const store::Change& change, const Target& target,
+                               std::string_view client_namespace) {
+  if (target.kind != Target::Kind::kService) return !change.changed.empty();
+  for (const auto& key : change.changed) {
+    // Routes and splits may live in the client's namespace (consumer routes, client-side
+    // profile overrides) and send traffic to Services of other namespaces.
+    if (key.ns == target.ns || key.ns == client_namespace || key.kind == "Service") return true;
+    for (const char* kind : kTrafficKinds) {
+      if (key.kind == kind) return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace trellis::control::destination

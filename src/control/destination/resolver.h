@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/destination.pb.h"
 #include "control/store/store.h"
@@ -25,6 +26,13 @@
 namespace trellis::control::destination {
 
 namespace api = trellis::api::destination::v1;
+
+// The kinds the traffic policy compiler reads (besides Services).
+inline constexpr const char* kTrafficKinds[] = {"ServiceProfile", "TrafficSplit", "HTTPRoute",
+                                                "GRPCRoute"};
+
+// Every input of traffic::compile in a snapshot: Services and the kinds above.
+std::vector<const resources::Resource*> traffic_inputs(const store::Snapshot& snapshot);
 
 // Linkerd's default endpoint weight.
 inline constexpr uint32_t kDefaultWeight = 10000;
@@ -52,11 +60,19 @@ class Resolver {
   explicit Resolver(ResolverOptions options) : options_(std::move(options)) {}
 
   api::Update resolve(const store::Snapshot& snapshot, const Target& target) const;
-  api::Profile profile(const store::Snapshot& snapshot, const Target& target) const;
+  // GetProfile's answer: the Service's name and its compiled traffic policy (control/traffic,
+  // contract C-9) for the target port, as seen by a client in `client_namespace` (consumer
+  // routes and client-side ServiceProfile overrides of that namespace apply). Not a Service:
+  // an empty Profile.
+  api::Profile profile(const store::Snapshot& snapshot, const Target& target,
+                       std::string_view client_namespace = {}) const;
 
   // False only when the change cannot affect the answer for `target` (objects of other
   // namespaces); streams skip recomputing then.
   static bool affects(const store::Change& change, const Target& target);
+  // The same for profile(): traffic resources anywhere may name the target.
+  static bool affects_profile(const store::Change& change, const Target& target,
+                              std::string_view client_namespace);
 
   // "web.emojivoto.svc.cluster.local"
   std::string fqdn(const std::string& name, const std::string& ns) const {

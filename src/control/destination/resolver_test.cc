@@ -316,6 +316,93 @@ TEST_F(ResolverTest, ProfileNamesTheService) {
             "");
 }
 
+TEST_F(ResolverTest, ProfileCarriesTheCompiledTrafficPolicy) {
+  namespace pb = trellis::api::traffic::v1;
+  auto s = store_of(std::string(kService) + R"(---
+apiVersion: v1
+kind: Service
+metadata: {name: web-v2, namespace: emojivoto}
+spec:
+  selector: {app: web-v2}
+  ports: [{port: 80}]
+---
+apiVersion: split.smi-spec.io/v1alpha1
+kind: TrafficSplit
+metadata: {name: web-split, namespace: emojivoto}
+spec:
+  service: web
+  backends:
+  - {service: web, weight: 900m}
+  - {service: web-v2, weight: 100m}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: consumer, namespace: client}
+spec:
+  parentRefs: [{name: web, namespace: emojivoto, kind: Service, group: "", port: 8080}]
+  rules: [{backendRefs: [{name: web-v2, namespace: emojivoto, port: 80}]}]
+)");
+  const auto p =
+      resolver_.profile(*s->snapshot(), parse_target("web.emojivoto:80", "", "cluster.local"));
+  EXPECT_EQ(p.fully_qualified_name(), "web.emojivoto.svc.cluster.local");
+  EXPECT_EQ(p.policy().authority(), "web.emojivoto.svc.cluster.local:80");
+  EXPECT_EQ(p.policy().source(), pb::TrafficPolicy::SOURCE_SERVICE_PROFILE);
+  ASSERT_EQ(p.policy().default_route().backends_size(), 2);
+  EXPECT_EQ(p.policy().default_route().backends(0).authority(),
+            "web.emojivoto.svc.cluster.local:80");
+  EXPECT_EQ(p.policy().default_route().backends(0).weight(), 900u);
+  EXPECT_EQ(p.policy().default_route().backends(1).authority(),
+            "web-v2.emojivoto.svc.cluster.local:80");
+  EXPECT_EQ(p.policy().default_route().backends(1).weight(), 100u);
+  // policy_json is the same policy as protobuf JSON (for the proxy's /config_dump).
+  EXPECT_THAT(p.policy_json(), ::testing::HasSubstr("\"source\":\"SOURCE_SERVICE_PROFILE\""));
+  EXPECT_THAT(p.policy_json(), ::testing::HasSubstr("web-v2.emojivoto.svc.cluster.local:80"));
+
+  // Port 8080: the consumer route applies to clients in namespace "client" only.
+  const Target t8080 = parse_target("web.emojivoto.svc.cluster.local:8080", "", "cluster.local");
+  EXPECT_EQ(resolver_.profile(*s->snapshot(), t8080, "emojivoto").policy().source(),
+            pb::TrafficPolicy::SOURCE_SERVICE_PROFILE);  // the split, on every port
+  const auto consumer = resolver_.profile(*s->snapshot(), t8080, "client");
+  EXPECT_EQ(consumer.policy().source(), pb::TrafficPolicy::SOURCE_SERVICE_PROFILE);
+  // A ServiceProfile/TrafficSplit wins over routes, whoever asks.
+  EXPECT_EQ(consumer.policy().http_routes_size(), 0);
+}
+
+TEST_F(ResolverTest, ProfileUsesTheClientsConsumerRoutes) {
+  namespace pb = trellis::api::traffic::v1;
+  auto s = store_of(std::string(kService) + R"(---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: consumer, namespace: client}
+spec:
+  parentRefs: [{name: web, namespace: emojivoto, kind: Service, group: "", port: 80}]
+  rules: [{matches: [{path: {type: PathPrefix, value: /api}}]}]
+)");
+  const Target t = parse_target("198.19.0.10:80", "", "cluster.local");
+  EXPECT_EQ(resolver_.profile(*s->snapshot(), t, "emojivoto").policy().source(),
+            pb::TrafficPolicy::SOURCE_DEFAULT);
+  const auto p = resolver_.profile(*s->snapshot(), t, "client");
+  EXPECT_EQ(p.policy().source(), pb::TrafficPolicy::SOURCE_ROUTES);
+  ASSERT_EQ(p.policy().http_routes_size(), 1);
+  EXPECT_EQ(p.policy().http_routes(0).origin(), "HTTPRoute/client/consumer");
+  // Not a Service: no policy at all (the proxy keeps its default route).
+  const auto none = resolver_.profile(*s->snapshot(), parse_target("198.18.9.9:80", "", "x"));
+  EXPECT_FALSE(none.has_policy());
+}
+
+TEST_F(ResolverTest, ProfileStreamsReactToTrafficResourcesAnywhere) {
+  const Target t = parse_target("web.emojivoto:80", "", "cluster.local");
+  store::Change c;
+  c.changed.insert({"", "Pod", "other", "x"});
+  EXPECT_FALSE(Resolver::affects_profile(c, t, "client"));
+  c.changed = {{"gateway.networking.k8s.io", "HTTPRoute", "other", "r"}};
+  EXPECT_TRUE(Resolver::affects_profile(c, t, "client"));
+  c.changed = {{"", "Pod", "client", "x"}};
+  EXPECT_TRUE(Resolver::affects_profile(c, t, "client"));
+  c.changed = {{"", "Service", "other", "backend"}};
+  EXPECT_TRUE(Resolver::affects_profile(c, t, "client"));
+}
+
 TEST_F(ResolverTest, AffectsOnlyTheTargetNamespace) {
   const Target t = parse_target("web.emojivoto:80", "", "cluster.local");
   store::Change c;

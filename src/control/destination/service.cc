@@ -39,9 +39,16 @@ grpc::ServerWriteReactor<api::Profile>* DestinationService::GetProfile(
   }
   const Target target =
       parse_target(request->path(), request->context_namespace(), resolver_.options().cluster_domain);
+  // The client's namespace selects consumer routes and client-side profile overrides (C-9).
+  std::string client_ns = request->context_namespace();
+  TRELLIS_LOG_DEBUG("destination: GetProfile {} (ns {})", request->path(), client_ns);
   auto* stream = new server::WatchStream<api::Profile>(
-      [this, target](const store::Snapshot& s) { return resolver_.profile(s, target); },
-      [target](const store::Change& c) { return Resolver::affects(c, target); },
+      [this, target, client_ns](const store::Snapshot& s) {
+        return resolver_.profile(s, target, client_ns);
+      },
+      [target, client_ns](const store::Change& c) {
+        return Resolver::affects_profile(c, target, client_ns);
+      },
       metrics_.destination_streams.get({"GetProfile"}),
       metrics_.destination_updates_total.get({"GetProfile"}));
   server::WatchStream<api::Profile>::start_on(stream, store_);

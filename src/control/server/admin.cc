@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <openssl/x509.h>
 
+#include "control/traffic/check.h"
 #include "metrics/text_format.h"
 #include "tls/x509.h"
 
@@ -96,7 +97,17 @@ std::string AdminService::status_json() const {
   j["trustDomain"] = context_.domain.trust_domain;
   const auto snapshot = context_.store->snapshot();
   nlohmann::json errors = nlohmann::json::array();
-  for (const auto& d : snapshot->diagnostics) {
+  // Decode problems, then what the traffic policy compiler reports for the store's Services
+  // (all-zero splits, shadowed route matches, ...), so `trellis check` shows both.
+  std::vector<resources::Diagnostic> problems = snapshot->diagnostics;
+  if (context_.resolver != nullptr) {
+    control::traffic::CheckOptions traffic_options;
+    traffic_options.cluster_domain = context_.resolver->options().cluster_domain;
+    const auto traffic =
+        control::traffic::check(destination::traffic_inputs(*snapshot), traffic_options);
+    problems.insert(problems.end(), traffic.items().begin(), traffic.items().end());
+  }
+  for (const auto& d : problems) {
     errors.push_back({{"file", d.location.file},
                       {"line", d.location.line},
                       {"column", d.location.column},
@@ -109,9 +120,9 @@ std::string AdminService::status_json() const {
                 {"resources", snapshot->objects.size()},
                 {"errors", errors}};
   nlohmann::json anchors = nlohmann::json::array();
-  if (context_.ca) {
-    for (const auto& a : context_.ca->anchors.certificates()) anchors.push_back(cert_json(a.get()));
-    j["ca"] = {{"anchors", anchors}, {"issuer", cert_json(context_.ca->issuer.ca.cert.get())}};
+  if (const auto ca = context_.ca ? context_.ca->current() : nullptr) {
+    for (const auto& a : ca->anchors.certificates()) anchors.push_back(cert_json(a.get()));
+    j["ca"] = {{"anchors", anchors}, {"issuer", cert_json(ca->issuer.ca.cert.get())}};
   }
   nlohmann::json proxies = nlohmann::json::array();
   if (context_.proxies) {
@@ -136,6 +147,19 @@ std::string AdminService::endpoints_json(const std::string& path, const std::str
   options.always_print_primitive_fields = true;
   options.add_whitespace = true;
   (void)google::protobuf::util::MessageToJsonString(update, &out, options);
+  return out;
+}
+
+std::string AdminService::profile_json(const std::string& path, const std::string& ns) const {
+  const auto snapshot = context_.store->snapshot();
+  const auto target =
+      destination::parse_target(path, ns, context_.resolver->options().cluster_domain);
+  const auto profile = context_.resolver->profile(*snapshot, target, ns);
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  options.add_whitespace = true;
+  (void)google::protobuf::util::MessageToJsonString(profile, &out, options);
   return out;
 }
 
@@ -164,6 +188,15 @@ net::awaitable<http::Response> AdminService::call(http::Request request) {
     }
     co_return http::make_response(
         200, endpoints_json(target, query_param(request.head.path, "ns")), "application/json");
+  }
+  if (path == "/api/v1/profile") {
+    const std::string target = query_param(request.head.path, "path");
+    if (target.empty()) {
+      co_return http::make_response(400, "{\"error\":\"the path parameter is required\"}\n",
+                                    "application/json");
+    }
+    co_return http::make_response(
+        200, profile_json(target, query_param(request.head.path, "ns")), "application/json");
   }
   co_return http::make_response(404, "not found\n");
 }

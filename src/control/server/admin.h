@@ -6,6 +6,9 @@
 //   GET /api/v1/status       version, identity domain, store (resources, errors), CA, proxies
 //   GET /api/v1/endpoints?path=web.emojivoto.svc.cluster.local:80&ns=default
 //                            Destination.Get's current Update as protobuf JSON
+//   GET /api/v1/profile?path=web.emojivoto.svc.cluster.local:80&ns=default
+//                            Destination.GetProfile's current Profile (with the compiled traffic
+//                            policy for a client in namespace ns) as protobuf JSON
 
 #include <atomic>
 #include <functional>
@@ -26,7 +29,7 @@ struct AdminContext {
   std::string version;
   tls::IdentityDomain domain;
   store::Store* store = nullptr;
-  std::shared_ptr<const identity::CaMaterial> ca;
+  const identity::CaStore* ca = nullptr;  // read per request: follows issuer rotations
   identity::ProxyRegistry* proxies = nullptr;
   const destination::Resolver* resolver = nullptr;
   metrics::Registry* registry = nullptr;
@@ -44,6 +47,7 @@ class AdminService final : public http::Service {
   // The JSON bodies (public for tests).
   std::string status_json() const;
   std::string endpoints_json(const std::string& path, const std::string& ns) const;
+  std::string profile_json(const std::string& path, const std::string& ns) const;
 
  private:
   AdminContext context_;

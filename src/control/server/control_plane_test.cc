@@ -20,9 +20,11 @@
 #include "api/destination.grpc.pb.h"
 #include "api/identity.grpc.pb.h"
 #include "api/policy.grpc.pb.h"
+#include "api/traffic.pb.h"
 #include "control/identity/token.h"
 #include "tls/ca.h"
 #include "tls/pem.h"
+#include "tls/test_support.h"
 #include "tls/x509.h"
 
 namespace trellis::control::server {
@@ -104,11 +106,11 @@ class ControlPlaneTest : public ::testing::Test {
     char tmpl[] = "/tmp/trellis-control-test-XXXXXX";
     root_ = ::mkdtemp(tmpl);
     const auto now = std::chrono::system_clock::now() - std::chrono::hours(1);
-    auto anchor = take(tls::create_trust_anchor({"root.linkerd.cluster.local",
-                                                 std::chrono::hours(48), now}));
-    auto issuer = take(tls::create_issuer(anchor, {"identity.linkerd.cluster.local",
-                                                   std::chrono::hours(48), now}));
-    anchors_pem_ = take(tls::to_pem(anchor.cert.get()));
+    anchor_ = take(tls::create_trust_anchor({"root.linkerd.cluster.local",
+                                             std::chrono::hours(48), now}));
+    auto issuer = take(tls::create_issuer(anchor_, {"identity.linkerd.cluster.local",
+                                                    std::chrono::hours(48), now}));
+    anchors_pem_ = take(tls::to_pem(anchor_.cert.get()));
     write_file(root_ + "/ca/ca.crt", anchors_pem_);
     write_file(root_ + "/ca/issuer.crt", take(tls::to_pem(issuer.cert.get())));
     write_file(root_ + "/ca/issuer.key", take(tls::private_key_to_pem(issuer.key.get())));
@@ -124,6 +126,7 @@ class ControlPlaneTest : public ::testing::Test {
     options.token_dir = root_ + "/tokens";
     options.token_key_file = root_ + "/token.key";
     options.cert_ttl = std::chrono::seconds(60);
+    options.ca_poll_interval = std::chrono::milliseconds(50);
     auto cp = ControlPlane::start(options);
     ASSERT_TRUE(cp.ok()) << cp.error();
     cp_ = std::move(*cp);
@@ -199,6 +202,7 @@ class ControlPlaneTest : public ::testing::Test {
   }
 
   std::string root_;
+  tls::CertifiedKey anchor_;
   std::string anchors_pem_;
   std::unique_ptr<ControlPlane> cp_;
 };
@@ -342,6 +346,64 @@ TEST_F(ControlPlaneTest, DestinationStreamFollowsTheStore) {
   reader->Finish().ok();
 }
 
+TEST_F(ControlPlaneTest, GetProfileSendsThePolicyWhenItChanges) {
+  write_file(root_ + "/store/svc.yaml", kWebService);
+  write_file(root_ + "/store/pod.yaml", web_pod("198.18.0.7"));  // the web SA's token
+  for (int i = 0; i < 100 && !fs::exists(root_ + "/tokens/emojivoto/web/token"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const std::string kProfilePath =
+      "/api/v1/profile?path=web.emojivoto.svc.cluster.local%3A80&ns=emojivoto";
+  auto stub = dst::Destination::NewStub(meshed_channel());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  dst::GetDestination req;
+  req.set_path("web.emojivoto.svc.cluster.local:80");
+  req.set_context_namespace("emojivoto");
+  auto reader = stub->GetProfile(&ctx, req);
+  dst::Profile p;
+  // An empty Profile first if the Service is not loaded yet.
+  do {
+    ASSERT_TRUE(reader->Read(&p));
+  } while (p.fully_qualified_name().empty());
+  EXPECT_EQ(p.fully_qualified_name(), "web.emojivoto.svc.cluster.local");
+  EXPECT_EQ(p.policy().source(), trellis::api::traffic::v1::TrafficPolicy::SOURCE_DEFAULT);
+  EXPECT_EQ(p.policy().default_route().backends(0).authority(),
+            "web.emojivoto.svc.cluster.local:80");
+
+  // A change that leaves the policy as it is sends nothing: the next message is the one for
+  // the split written afterwards.
+  write_file(root_ + "/store/pod.yaml", web_pod("198.18.0.8"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  write_file(root_ + "/store/split.yaml", R"(apiVersion: split.smi-spec.io/v1alpha1
+kind: TrafficSplit
+metadata: {name: web-split, namespace: emojivoto}
+spec:
+  service: web
+  backends: [{service: web, weight: 0}, {service: web-v2, weight: 1}]
+)");
+  ASSERT_TRUE(reader->Read(&p));
+  EXPECT_EQ(p.policy().source(),
+            trellis::api::traffic::v1::TrafficPolicy::SOURCE_SERVICE_PROFILE);
+  ASSERT_EQ(p.policy().default_route().backends_size(), 2);
+  EXPECT_EQ(p.policy().default_route().backends(1).authority(),
+            "web-v2.emojivoto.svc.cluster.local:80");
+  EXPECT_EQ(p.policy().default_route().backends(1).weight(), 1000u);
+  EXPECT_THAT(p.policy_json(), HasSubstr("TrafficSplit/emojivoto/web-split"));
+
+  // The admin API shows the same Profile; its status lists the compiler's problems.
+  const std::string profile = http_get(kProfilePath);
+  EXPECT_THAT(profile, HasSubstr("\"fullyQualifiedName\": \"web.emojivoto.svc.cluster.local\""));
+  EXPECT_THAT(profile, HasSubstr("\"source\": \"SOURCE_SERVICE_PROFILE\""));
+  EXPECT_THAT(http_get("/api/v1/profile"), HasSubstr("400"));
+  const std::string status = http_get("/api/v1/status");
+  EXPECT_THAT(status, HasSubstr("split.yaml"));
+  EXPECT_THAT(status,
+              HasSubstr("Service \\\"web-v2\\\" does not exist in namespace emojivoto"));
+  ctx.TryCancel();
+  reader->Finish().ok();
+}
+
 TEST_F(ControlPlaneTest, InboundPolicyDefaultsAndServer) {
   write_file(root_ + "/store/pod.yaml", web_pod("198.18.0.7"));
   for (int i = 0; i < 100 && !fs::exists(root_ + "/tokens/emojivoto/web/token"); ++i) {
@@ -430,6 +492,137 @@ TEST_F(ControlPlaneTest, GrpcListenerIsTls13Only) {
   };
   EXPECT_EQ(handshake(TLS1_2_VERSION), "refused");
   EXPECT_EQ(handshake(TLS1_3_VERSION), "h2");
+}
+
+// The CSR abuse cases not covered by CertifyRefusals: each refused with its gRPC code and the
+// tls::validate_csr reason, and counted.
+TEST_F(ControlPlaneTest, CertifyRefusesCsrAbuse) {
+  write_file(root_ + "/store/pod.yaml", web_pod("198.18.0.7"));
+  for (int i = 0; i < 100 && !fs::exists(root_ + "/tokens/emojivoto/web/token"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const std::string web_token = token("emojivoto", "web");
+  ASSERT_FALSE(web_token.empty());
+  auto send = [&](const std::string& token_text, X509_REQ* csr) {
+    idn::CertifyRequest req;
+    req.set_identity(kWebIdentity);
+    req.set_token(token_text);
+    req.set_certificate_signing_request(take(tls::csr_to_der(csr)));
+    idn::CertifyResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return idn::Identity::NewStub(channel())->Certify(&ctx, req, &resp);
+  };
+  using tls::testing::RawName;
+  auto ec_key = take(tls::generate_p256_key());
+
+  // Two DNS SANs: ours and another.
+  auto two = tls::testing::raw_csr(
+      {"", {{RawName{GEN_DNS, kWebIdentity},
+             RawName{GEN_DNS, "emoji.emojivoto.serviceaccount.identity.linkerd.cluster.local"}}},
+       {}},
+      ec_key.get());
+  auto s = send(web_token, two.get());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("csr_san_count"));
+
+  // An RSA key with the right SAN.
+  tls::EvpPkeyPtr rsa(EVP_RSA_gen(2048));
+  ASSERT_TRUE(rsa);
+  auto rsa_csr = tls::testing::raw_csr({"", {{RawName{GEN_DNS, kWebIdentity}}}, {}}, rsa.get());
+  s = send(web_token, rsa_csr.get());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("csr_key_not_ecdsa"));
+
+  // A URI SAN next to the DNS one (SPIFFE-style): never in a mesh certificate.
+  auto uri = tls::testing::raw_csr(
+      {"", {{RawName{GEN_DNS, kWebIdentity}, RawName{GEN_URI, "spiffe://cluster.local/ns/x"}}},
+       {}},
+      ec_key.get());
+  s = send(web_token, uri.get());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  // A well-formed CSR with a malformed token: the token is checked first.
+  auto good = take(tls::create_csr(take(tls::Identity::parse(kWebIdentity)), ec_key.get()));
+  s = send("not-a-token", good.get());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(s.error_message(), HasSubstr("malformed"));
+
+  // A token signed with another key (another control plane's) for the right account.
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  s = send(identity::issue_token(std::string(identity::kTokenKeyBytes, 'k'),
+                                 {"web", "emojivoto", now, now + 3600}),
+           good.get());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+
+  // Nothing was issued, and every refusal was counted under its reason.
+  const auto metrics = http_get("/metrics");
+  EXPECT_THAT(metrics, HasSubstr("identity_certify_refused_total{reason=\"invalid_csr\"} 3"));
+  EXPECT_THAT(metrics,
+              HasSubstr("identity_certify_refused_total{reason=\"malformed_token\"} 1"));
+  EXPECT_THAT(metrics, HasSubstr("identity_certify_refused_total{reason=\"bad_signature\"} 1"));
+  EXPECT_THAT(metrics, ::testing::Not(HasSubstr("identity_certify_total 1")));
+  // And the good CSR with the right token passes (the refusals were about the abuse only).
+  s = send(web_token, good.get());
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+// Issuer rotation without a restart: the CA directory is polled; while its files do not fit
+// together (new key, old certificate) the old issuer stays; then Certify signs with the new one
+// and the gRPC listener serves a certificate of the new issuer.
+TEST_F(ControlPlaneTest, ReloadsTheIssuerWhenTheCaDirectoryChanges) {
+  const std::string id = "default.emojivoto.serviceaccount.identity.linkerd.cluster.local";
+  auto issuer_of_answer = [&]() -> std::string {
+    idn::CertifyResponse resp;
+    auto status = certify(id, token("emojivoto", "default"), nullptr, nullptr, &resp);
+    if (!status.ok()) return "refused: " + status.error_message();
+    if (resp.intermediate_certificates_size() < 1) return "no intermediate";
+    return der_to_pem(resp.intermediate_certificates(0));
+  };
+  auto served_issuer = [&]() -> std::string {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    net::asio::io_context io;
+    net::tcp::socket sock(io);
+    sock.connect(cp_->grpc_address().endpoint());
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, sock.native_handle());
+    std::string pem = "no handshake";
+    if (SSL_connect(ssl) == 1) {
+      STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);  // leaf first on the client side
+      pem = chain != nullptr && sk_X509_num(chain) >= 2
+                ? take(tls::to_pem(sk_X509_value(chain, 1)))
+                : std::string("no issuer sent");
+    }
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    ERR_clear_error();
+    return pem;
+  };
+  const std::string old_issuer = read_file(root_ + "/ca/issuer.crt");
+  ASSERT_EQ(issuer_of_answer(), old_issuer);
+  ASSERT_EQ(served_issuer(), old_issuer);
+
+  const auto now = std::chrono::system_clock::now() - std::chrono::hours(1);
+  auto issuer2 = take(tls::create_issuer(anchor_, {"identity.linkerd.cluster.local",
+                                                   std::chrono::hours(48), now}));
+  const std::string new_issuer = take(tls::to_pem(issuer2.cert.get()));
+  write_file(root_ + "/ca/issuer.key", take(tls::private_key_to_pem(issuer2.key.get())));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // several polls
+  EXPECT_EQ(issuer_of_answer(), old_issuer);  // the pair does not fit yet: nothing changes
+  write_file(root_ + "/ca/issuer.crt", new_issuer);
+  std::string got;
+  for (int i = 0; i < 100 && (got = issuer_of_answer()) != new_issuer; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(got, new_issuer);
+  for (int i = 0; i < 100 && (got = served_issuer()) != new_issuer; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(got, new_issuer);
+  EXPECT_EQ(cp_->ca()->anchors.certificates().size(), 1u);
 }
 
 }  // namespace

@@ -208,9 +208,11 @@ void split_backends(const Ctx& ctx, const Resource& r,
     const std::string field = "spec.backends[" + std::to_string(i) + "].service";
     const resources::Service* s = ctx.find_service(ctx.ns, b.service);
     if (!s) {
-      ctx.warning(r, field,
-                  "Service \"" + b.service + "\" does not exist in namespace " + ctx.ns +
-                      "; requests sent to it fail");
+      if (ctx.options.report_missing_services) {
+        ctx.warning(r, field,
+                    "Service \"" + b.service + "\" does not exist in namespace " + ctx.ns +
+                        "; requests sent to it fail");
+      }
     } else if (std::none_of(s->ports.begin(), s->ports.end(),
                             [&](const auto& p) { return p.port == ctx.port; })) {
       ctx.warning(r, field,
@@ -240,7 +242,8 @@ void dst_override_backends(const Ctx& ctx, const Resource& r,
       if (dot != std::string::npos && rest.find('.', dot + 1) == std::string::npos) {
         b.set_service(rest.substr(0, dot));
         b.set_namespace_(rest.substr(dot + 1));
-        if (!ctx.find_service(b.namespace_(), b.service())) {
+        if (ctx.options.report_missing_services &&
+            !ctx.find_service(b.namespace_(), b.service())) {
           ctx.warning(r, "spec.dstOverrides[" + std::to_string(i) + "].authority",
                       "Service \"" + b.service() + "\" does not exist in namespace " +
                           b.namespace_() + "; requests sent to it fail");

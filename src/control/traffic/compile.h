@@ -20,6 +20,10 @@ struct Options {
   // namespace (a client-side override) wins over the one in the service's namespace. Empty:
   // no client overrides.
   std::string client_namespace;
+  // False when `store` is not the whole cluster (`trellis validate` on some manifests): a
+  // backend Service the store lacks may exist, so it is not reported (resources::cross_check
+  // says it must exist already).
+  bool report_missing_services = true;
 };
 
 struct Compiled {

@@ -89,9 +89,11 @@ std::optional<pb::WeightedBackend> service_backend(const Ctx& ctx, const Resourc
   const int32_t port = ref.port.value_or(ctx.port);
   const resources::Service* s = ctx.find_service(ns, ref.name);
   if (!s) {
-    ctx.warning(r, field,
-                "Service \"" + ref.name + "\" does not exist in namespace " + ns +
-                    "; requests sent to it fail");
+    if (ctx.options.report_missing_services) {
+      ctx.warning(r, field,
+                  "Service \"" + ref.name + "\" does not exist in namespace " + ns +
+                      "; requests sent to it fail");
+    }
   } else if (std::none_of(s->ports.begin(), s->ports.end(),
                           [&](const auto& p) { return p.port == port; })) {
     ctx.warning(r, field,
@@ -287,6 +289,148 @@ void grpc_entries(const Ctx& ctx, const Resource& r, std::vector<Entry>& out) {
   }
 }
 
+// ---- shadowed matches ---------------------------------------------------------------------
+
+const resources::HttpRouteMatch* http_match(const Entry& e) {
+  const auto* route = e.res->as<resources::HttpRoute>();
+  if (route == nullptr) return nullptr;
+  return &route->rules[e.rule].matches[e.match];
+}
+
+// Gateway API PathPrefix semantics: whole segments.
+bool within_prefix(const std::string& path, const std::string& prefix) {
+  std::string p = prefix;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  if (p == "/") return true;
+  return path == p || base::starts_with(path, p + "/");
+}
+
+std::string describe_conditions(const resources::HttpRouteMatch& m) {
+  std::vector<std::string> parts;
+  if (!m.method.empty()) parts.push_back("method " + m.method);
+  for (const auto& h : m.headers) {
+    const bool exact = h.type == resources::ValueMatchType::kExact;
+    parts.push_back("header " + h.name + (exact ? ": " : " ~ ") + h.value);
+  }
+  for (const auto& q : m.query_params) {
+    const bool exact = q.type == resources::ValueMatchType::kExact;
+    parts.push_back("query " + q.name + (exact ? "=" : " ~ ") + q.value);
+  }
+  return base::join(parts, ", ");
+}
+
+std::string describe_backends(const pb::HttpRoute& route) {
+  std::vector<std::string> names;
+  for (const auto& b : route.backends()) {
+    if (b.weight() > 0) names.push_back(b.service().empty() ? b.authority() : b.service());
+  }
+  if (names.empty()) return "no backend";
+  return base::join(names, " + ");
+}
+
+bool same_backends(const pb::HttpRoute& a, const pb::HttpRoute& b) {
+  if (a.backends_size() != b.backends_size()) return false;
+  for (int i = 0; i < a.backends_size(); ++i) {
+    if (a.backends(i).authority() != b.backends(i).authority() ||
+        a.backends(i).weight() != b.backends(i).weight()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Every request with path match `p` also matches k's path.
+bool covers(const resources::HttpRouteMatch& k, const resources::PathMatch& p) {
+  switch (k.path.type) {
+    case resources::PathMatchType::kPathPrefix:
+      return p.type != resources::PathMatchType::kRegularExpression &&
+             within_prefix(p.value, k.path.value);
+    case resources::PathMatchType::kExact:
+      return p.type == resources::PathMatchType::kExact && p.value == k.path.value;
+    case resources::PathMatchType::kRegularExpression:
+      return false;
+  }
+  return false;
+}
+
+bool same_value_match(const resources::ValueMatch& a, const resources::ValueMatch& b) {
+  return base::to_lower(a.name) == base::to_lower(b.name) && a.type == b.type &&
+         a.value == b.value;
+}
+
+// k's method, header and query conditions are among m's: whatever m matches, k matches too
+// (path aside).
+bool conditions_within(const resources::HttpRouteMatch& k, const resources::HttpRouteMatch& m) {
+  if (!k.method.empty() && k.method != m.method) return false;
+  auto subset = [](const std::vector<resources::ValueMatch>& ks,
+                   const std::vector<resources::ValueMatch>& ms) {
+    return std::all_of(ks.begin(), ks.end(), [&](const resources::ValueMatch& x) {
+      return std::any_of(ms.begin(), ms.end(),
+                         [&](const resources::ValueMatch& y) { return same_value_match(x, y); });
+    });
+  };
+  return subset(k.headers, m.headers) && subset(k.query_params, m.query_params);
+}
+
+// A match with header/method/query conditions under a short path prefix (often the implied
+// PathPrefix "/") loses, for every path under a longer path-only match of another rule, to that
+// rule: Gateway API ranks the longest path first and looks at headers only between equal paths.
+// Users write such rules expecting "this header goes to v2" everywhere (seed template 6), so say
+// what will happen and how to get what they meant.
+void warn_shadowed_matches(const Ctx& ctx, const std::vector<Entry>& entries) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Entry& m = entries[i];
+    const resources::HttpRouteMatch* mm = http_match(m);
+    if (mm == nullptr || mm->path.type != resources::PathMatchType::kPathPrefix) continue;
+    if (mm->method.empty() && mm->headers.empty() && mm->query_params.empty()) continue;
+    std::vector<std::string> lost;  // the shadowing paths, reported once each
+    for (size_t j = 0; j < i; ++j) {
+      const Entry& n = entries[j];
+      const resources::HttpRouteMatch* nm = http_match(n);
+      if (nm == nullptr || nm->path.type == resources::PathMatchType::kRegularExpression) continue;
+      if (!nm->method.empty() || !nm->headers.empty() || !nm->query_params.empty()) continue;
+      // N comes first, so wherever both paths match (N's path lies within M's prefix), N wins
+      // whatever M's conditions say.
+      if (!within_prefix(nm->path.value, mm->path.value)) continue;
+      if (same_backends(m.route, n.route)) continue;
+      // An earlier match with M's backends, no more conditions than M and a path covering N's
+      // catches those requests first (the fix this warning suggests).
+      const bool caught = std::any_of(entries.begin(), entries.begin() + j, [&](const Entry& k) {
+        const resources::HttpRouteMatch* km = http_match(k);
+        return km != nullptr && same_backends(k.route, m.route) &&
+               covers(*km, nm->path) && conditions_within(*km, *mm);
+      });
+      if (caught) continue;
+      // Already covered by a shorter shadowing path reported for this match.
+      if (std::any_of(lost.begin(), lost.end(),
+                      [&](const std::string& p) { return within_prefix(nm->path.value, p); })) {
+        continue;
+      }
+      lost.push_back(nm->path.value);
+      const bool implied = mm->path.value == "/";
+      const std::string type =
+          nm->path.type == resources::PathMatchType::kExact ? "Exact" : "PathPrefix";
+      const std::string other =
+          "spec.rules[" + std::to_string(n.rule) + "]" +
+          (n.res == m.res ? std::string() : " of " + display(*n.res));
+      ctx.warning(
+          *m.res, "spec.rules[" + std::to_string(m.rule) + "].matches[" + std::to_string(m.match) +
+                      "]",
+          "the match on " + describe_conditions(*mm) + " (" +
+              (implied ? std::string("no path, so PathPrefix / is implied")
+                       : "PathPrefix " + mm->path.value) +
+              ") does not apply to requests " + (type == "Exact" ? "for " : "under ") +
+              nm->path.value + ": " + other + " matches their path (" + type + " " +
+              nm->path.value + ") more specifically and takes precedence under Gateway API " +
+              "rules, whatever the headers, so they go to " + describe_backends(n.route) +
+              ", not " + describe_backends(m.route) + ". To send them to " +
+              describe_backends(m.route) + " too, add to this rule a match with `path: {type: " +
+              type + ", value: " + nm->path.value + "}` and the same " +
+              (mm->headers.empty() ? "conditions" : "headers"));
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<const resources::Resource*> attached_routes(const Ctx& ctx) {
@@ -330,6 +474,7 @@ bool compile_gateway_routes(const Ctx& ctx, pb::TrafficPolicy& out) {
     out.add_resources(display(*r));
   }
   sort_entries(entries);
+  warn_shadowed_matches(ctx, entries);
   for (auto& e : entries) *out.add_http_routes() = std::move(e.route);
   return true;
 }
