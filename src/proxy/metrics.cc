@@ -55,6 +55,7 @@ ProxyMetrics make_proxy_metrics(metrics::Registry& r) {
                                          {"direction", "protocol"}),
       .proxy_build_info = r.gauge("proxy_build_info", "Proxy build information.",
                                   {"version", "vendor"}),
+      .route = make_route_metrics(r),
   };
 }
 

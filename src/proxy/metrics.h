@@ -8,6 +8,7 @@
 #include "metrics/family.h"
 #include "metrics/metric.h"
 #include "metrics/registry.h"
+#include "proxy/route_metrics.h"
 
 namespace trellis::proxy {
 
@@ -30,6 +31,7 @@ struct ProxyMetrics {
   metrics::Family<metrics::Counter>& outbound_http_errors_total;
   metrics::Family<metrics::Counter>& protocol_detect_total;  // direction, protocol (incl. timeout)
   metrics::Family<metrics::Gauge>& proxy_build_info;
+  RouteMetrics route;  // route_* (route_metrics.h)
 };
 
 ProxyMetrics make_proxy_metrics(metrics::Registry& registry);

@@ -8,6 +8,7 @@
 #include "proxy/detect/read.h"
 #include "proxy/endpoint/dispatch.h"
 #include "proxy/inbound/inbound_service.h"
+#include "proxy/outbound/backend.h"
 #include "proxy/tcp/forward.h"
 #include "proxy/tls/terminate.h"
 #include "proxy/transport.h"
@@ -113,6 +114,12 @@ net::awaitable<void> forward_tcp(WorkerContext& worker, Direction direction,
                                                 worker.config().outbound_failfast_timeout);
     }
     if (dest) {
+      // A TCP split on the service (TrafficSplit): one weighted backend per connection.
+      dest = co_await outbound::split_for_connection(worker, snapshot, *dest);
+      if (!dest) {
+        TRELLIS_LOG_DEBUG("[C{}] opaque: no backend of the split could be resolved", info.id);
+        co_return;
+      }
       auto picked = co_await endpoint::pick_for_connection(worker, snapshot, *dest,
                                                            worker.config().outbound_failfast_timeout);
       if (!picked) {

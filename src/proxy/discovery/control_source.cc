@@ -5,6 +5,7 @@
 
 #include "api/destination.pb.h"
 #include "base/log.h"
+#include "proxy/discovery/policy.h"
 
 namespace trellis::proxy::discovery {
 
@@ -23,6 +24,16 @@ struct ControlSource::Target {
   uint64_t sequence = 0;           // which of two targets for one service port is newer
   std::chrono::steady_clock::time_point last_requested = std::chrono::steady_clock::now();
   net::asio::steady_timer cancel;  // cancelled to end the stream
+};
+
+struct ControlSource::ProfileTarget {
+  ProfileTarget(std::string a, net::asio::any_io_executor ex) : authority(std::move(a)), cancel(ex) {
+    cancel.expires_at(net::asio::steady_timer::time_point::max());
+  }
+  std::string authority;
+  bool active = true;
+  std::shared_ptr<const route::RouteTable> table;  // null: the default route
+  net::asio::steady_timer cancel;
 };
 
 class ControlSource::Resolver final : public LazyResolver {
@@ -146,6 +157,10 @@ void ControlSource::stop() {
     t->active = false;
     t->cancel.cancel();
   }
+  for (auto& [_, p] : profiles_) {
+    p->active = false;
+    p->cancel.cancel();
+  }
   if (sweep_timer_) sweep_timer_->cancel();
 }
 
@@ -193,6 +208,11 @@ net::awaitable<void> ControlSource::follow(std::shared_ptr<Target> target) {
         target->service = std::move(*service);
         target->sequence = ++sequence_;
         ++updates_;
+        if (target->service) {
+          for (const auto& [number, _] : target->service->ports) {
+            subscribe_profile(target->service->fqdn() + ":" + std::to_string(number));
+          }
+        }
         publish();
       }
     } else if (!target->active) {
@@ -202,6 +222,72 @@ net::awaitable<void> ControlSource::follow(std::shared_ptr<Target> target) {
     }
     if (!target->active) break;
     // Disconnected: the last state stays; resubscribe after a backoff.
+    net::asio::steady_timer wait(executor_);
+    wait.expires_after(backoff.next());
+    co_await (wait.async_wait(net::use_nothrow) || target->cancel.async_wait(net::use_nothrow));
+  }
+}
+
+void ControlSource::subscribe_profile(const std::string& authority) {
+  if (stopped_ || profiles_.count(authority)) return;
+  auto p = std::make_shared<ProfileTarget>(authority, executor_);
+  profiles_[authority] = p;
+  TRELLIS_LOG_DEBUG("discovery: following the profile of {}", authority);
+  net::asio::co_spawn(executor_, follow_profile(p), net::asio::detached);
+}
+
+net::awaitable<void> ControlSource::follow_profile(std::shared_ptr<ProfileTarget> target) {
+  using namespace net::asio::experimental::awaitable_operators;
+  control::Backoff backoff(options_.retry_base, options_.retry_max,
+                           std::hash<std::string>{}(target->authority) ^ std::random_device{}());
+  pb::GetDestination get;
+  get.set_path(target->authority);
+  get.set_context_namespace(options_.context_namespace);
+  std::string request;
+  get.SerializeToString(&request);
+
+  while (target->active) {
+    auto stream =
+        co_await channel_.server_streaming(std::string(kDestinationGetProfilePath), request, {});
+    if (!target->active) break;
+    if (stream) {
+      while (target->active) {
+        auto next = co_await ((*stream)->next() || target->cancel.async_wait(net::use_nothrow));
+        if (next.index() == 1 || !target->active) break;
+        auto& message = std::get<0>(next);
+        if (!message || !*message) {
+          TRELLIS_LOG_DEBUG("discovery: profile stream for {} ended; keeping the last policy",
+                            target->authority);
+          break;
+        }
+        pb::Profile profile;
+        if (!profile.ParseFromString(**message)) {
+          TRELLIS_LOG_WARN("discovery: {}: undecodable Profile ignored", target->authority);
+          continue;
+        }
+        backoff.reset();
+        const auto& policy = profile.policy();
+        std::shared_ptr<const route::RouteTable> table;
+        // An empty policy (not a Service, or nothing configured): the default route.
+        if (policy.http_routes_size() > 0 || policy.has_default_route() ||
+            policy.tcp().backends_size() > 0) {
+          auto compiled = compile_policy(policy, target->authority);
+          if (!compiled) {
+            TRELLIS_LOG_WARN("discovery: {}: policy rejected, keeping the previous one: {}",
+                             target->authority, compiled.error());
+            continue;
+          }
+          table = std::move(*compiled);
+        }
+        target->table = std::move(table);
+        ++updates_;
+        publish();
+      }
+    } else {
+      TRELLIS_LOG_DEBUG("discovery: GetProfile {}: {}", target->authority,
+                        control::to_string(stream.error()));
+    }
+    if (!target->active) break;
     net::asio::steady_timer wait(executor_);
     wait.expires_after(backoff.next());
     co_await (wait.async_wait(net::use_nothrow) || target->cancel.async_wait(net::use_nothrow));
@@ -243,6 +329,14 @@ void ControlSource::publish() {
         merged.ports[number] = port;
         merged.labels = s.labels;
       }
+    }
+  }
+  for (auto& [fqdn, svc] : services) {
+    for (auto& [number, port] : svc.ports) {
+      auto p = profiles_.find(fqdn + ":" + std::to_string(number));
+      if (p == profiles_.end() || !p->second->table) continue;
+      port.routes = p->second->table;
+      port.policy_source = PolicySource::kControl;
     }
   }
   std::vector<Service> list;

@@ -13,6 +13,12 @@
 // most `max_absent` of them are kept; targets that are services stay subscribed, so the
 // snapshot never loses a service the data path is using (the data path does not report hits).
 //
+// Traffic policy (contract C-9): the first Update naming a service port opens a GetProfile
+// stream for its authority ("web.ns.svc.cluster.local:80"); the latest Profile.policy, compiled
+// once into a RouteTable, rides on that ServicePort in every later snapshot. Until the first
+// Profile arrives, or while the stream is down, the port keeps its last policy (none at first:
+// the default route).
+//
 // Threading: the streams and all state live on the channel's executor; current() and the
 // resolver's request() may be called from any thread.
 
@@ -36,6 +42,8 @@ class Update;
 namespace trellis::proxy::discovery {
 
 inline constexpr std::string_view kDestinationGetPath = "/trellis.api.destination.v1.Destination/Get";
+inline constexpr std::string_view kDestinationGetProfilePath =
+    "/trellis.api.destination.v1.Destination/GetProfile";
 
 struct ControlSourceOptions {
   std::string context_namespace = "default";
@@ -70,13 +78,17 @@ class ControlSource final : public DiscoverySource {
 
   // For tests and /config_dump (executor thread only).
   size_t subscribed() const { return targets_.size(); }
+  size_t profiles() const { return profiles_.size(); }
   uint64_t updates() const { return updates_.load(); }
 
  private:
   struct Target;
+  struct ProfileTarget;
   class Resolver;
   void subscribe(const std::string& target);
   net::awaitable<void> follow(std::shared_ptr<Target> target);
+  void subscribe_profile(const std::string& authority);
+  net::awaitable<void> follow_profile(std::shared_ptr<ProfileTarget> target);
   net::awaitable<void> sweep_loop();
   void sweep(std::chrono::steady_clock::time_point now);
   void publish();
@@ -88,6 +100,7 @@ class ControlSource final : public DiscoverySource {
   std::atomic<std::shared_ptr<const Snapshot>> current_;
   std::vector<std::function<void(SnapshotPtr)>> watchers_;
   std::map<std::string, std::shared_ptr<Target>> targets_;
+  std::map<std::string, std::shared_ptr<ProfileTarget>> profiles_;  // by service authority
   uint64_t version_ = 0;
   uint64_t sequence_ = 0;
   std::atomic<uint64_t> updates_{0};

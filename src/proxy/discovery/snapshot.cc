@@ -13,6 +13,15 @@ const char* to_string(ProtocolHint h) {
   return "unknown";
 }
 
+const char* to_string(PolicySource s) {
+  switch (s) {
+    case PolicySource::kDefault: return "default";
+    case PolicySource::kControl: return "control";
+    case PolicySource::kStatic: return "static";
+  }
+  return "default";
+}
+
 Snapshot::Snapshot(std::vector<Service> services, uint64_t version)
     : services_(std::move(services)), version_(version) {}
 

@@ -18,6 +18,10 @@
 #include "net/asio.h"
 #include "net/socket_address.h"
 
+namespace trellis::proxy::route {
+class RouteTable;  // route/route_table.h (which includes this header through balance/p2c.h)
+}
+
 namespace trellis::proxy::discovery {
 
 enum class ProtocolHint : uint8_t {
@@ -39,11 +43,23 @@ struct Endpoint {
   std::map<std::string, std::string> labels;
 };
 
+// Where a service port's traffic policy came from (the `source` of /config_dump).
+enum class PolicySource : uint8_t {
+  kDefault,  // none: one default route to the authority itself (no route metrics)
+  kControl,  // Destination.GetProfile (Profile.policy)
+  kStatic,   // the static discovery file (ports[].policy)
+};
+const char* to_string(PolicySource s);  // "default" | "control" | "static"
+
 struct ServicePort {
   uint16_t port = 0;
   std::string name;
   bool opaque = false;
   std::vector<Endpoint> endpoints;
+  // The traffic policy, compiled once per policy version and shared by every snapshot that
+  // carries it; null with kDefault.
+  std::shared_ptr<const route::RouteTable> routes;
+  PolicySource policy_source = PolicySource::kDefault;
 };
 
 struct Service {

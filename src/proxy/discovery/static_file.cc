@@ -7,12 +7,48 @@
 #include <iterator>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
+#include "proxy/discovery/policy.h"
+
 namespace trellis::proxy::discovery {
 namespace {
 
 struct ParseError {
   std::string message;
 };
+
+// YAML (a superset of JSON) to JSON for the protobuf JSON parser: plain scalars that read as
+// booleans, null or numbers keep that type, quoted ones stay strings.
+nlohmann::json to_json(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      nlohmann::json out = nlohmann::json::object();
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        out[it->first.as<std::string>("")] = to_json(it->second);
+      }
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& item : n) out.push_back(to_json(item));
+      return out;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& v = n.Scalar();
+      if (n.Tag() != "!") {
+        if (v == "true") return true;
+        if (v == "false") return false;
+        if (v == "null" || v == "~") return nullptr;
+        auto number = nlohmann::json::parse(v, nullptr, false);
+        if (number.is_number()) return number;
+      }
+      return v;
+    }
+    default:
+      return nullptr;
+  }
+}
 
 class Reader {
  public:
@@ -99,7 +135,7 @@ class Reader {
       size_t j = 0;
       for (const auto& p : ports) {
         const std::string ppath = path + ".ports[" + std::to_string(j++) + "]";
-        check_keys(p, ppath, {"port", "name", "opaque", "endpoints"});
+        check_keys(p, ppath, {"port", "name", "opaque", "endpoints", "policy"});
         ServicePort sp;
         sp.port = static_cast<uint16_t>(number(p, "port", ppath, 1, 65535, 0));
         if (sp.port == 0) fail(p, ppath + ".port", "missing required field");
@@ -134,6 +170,14 @@ class Reader {
             }
           }
           sp.endpoints.push_back(std::move(ep));
+        }
+        if (const YAML::Node policy = p["policy"]) {
+          // A TrafficPolicy as protobuf JSON: a map, or a string holding the JSON text.
+          const std::string json = policy.IsScalar() ? policy.Scalar() : to_json(policy).dump();
+          auto table = compile_policy_json(json, svc.fqdn() + ":" + std::to_string(sp.port));
+          if (!table) fail(policy, ppath + ".policy", table.error());
+          sp.routes = std::move(*table);
+          sp.policy_source = PolicySource::kStatic;
         }
         if (svc.ports.count(sp.port)) fail(p, ppath + ".port", "duplicate port");
         svc.ports[sp.port] = std::move(sp);

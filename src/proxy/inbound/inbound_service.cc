@@ -3,6 +3,7 @@
 #include "base/log.h"
 #include "proxy/endpoint/dispatch.h"
 #include "proxy/http_observe.h"
+#include "proxy/inbound/route_observe.h"
 
 namespace trellis::proxy::inbound {
 
@@ -43,12 +44,16 @@ net::awaitable<http::Response> InboundService::call(http::Request request) {
     labels.set_tls("no_identity", "no_tls_from_remote", "", "");
   }
   cache.requests(labels)->inc();
+  const std::optional<InboundRoute> route =
+      match_inbound_route(worker_, request.head, request.connection && request.connection->tls);
+  auto& route_metrics = worker_.metrics().route;
 
   http::RequestHead error_head{request.head.method, request.head.scheme, request.head.authority,
                                request.head.path, request.head.version, {}};
   if (auto ct = request.head.headers.get("content-type")) error_head.headers.add("content-type", *ct);
   if (!app) {
     cache.error(true, "no_target_port")->inc();
+    if (route) fail_inbound_route(route_metrics, *route, 404, to_string(ProxyError::kNoRoute));
     co_return observe_response(cache, labels, start,
                                error_response(ProxyError::kNoRoute, error_head,
                                               "connection was not redirected; no application port"),
@@ -61,9 +66,13 @@ net::awaitable<http::Response> InboundService::call(http::Request request) {
     const auto& err = result.error();
     cache.error(true, to_string(err.error))->inc();
     TRELLIS_LOG_DEBUG("inbound {} {}: {}", error_head.method, error_head.path, err.detail);
+    if (route) {
+      fail_inbound_route(route_metrics, *route, http_status(err.error), to_string(err.error));
+    }
     co_return observe_response(cache, labels, start, error_response(err.error, error_head, err.detail),
                                to_string(err.error));
   }
+  if (route) finish_inbound_route(route_metrics, *route, result->response.head);
   co_return observe_response(cache, labels, start, std::move(result->response));
 }
 

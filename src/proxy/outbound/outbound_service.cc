@@ -73,6 +73,15 @@ net::awaitable<http::Response> OutboundService::call(http::Request request) {
                                     worker_.config().outbound_failfast_timeout};
   base::Result<endpoint::Dispatched, endpoint::DispatchError> result =
       base::unexpected(endpoint::DispatchError{ProxyError::kInternal, ""});
+  if (destination && has_routes(*destination, request.head)) {
+    RoutedResult routed = co_await route_request(worker_, routes_, snapshot, *destination,
+                                                 std::move(request));
+    labels.set_dst(routed.endpoint_labels);
+    if (!routed.identity.empty()) labels.set_tls("true", "", "", routed.identity);
+    cache.requests(labels)->inc();
+    if (!routed.error.empty()) cache.error(false, routed.error)->inc();
+    co_return observe_response(cache, labels, start, std::move(routed.response), routed.error);
+  }
   if (destination) {
     auto picked = co_await endpoint::pick_endpoint(worker_, snapshot, *destination,
                                                    options.failfast_timeout);

@@ -3,10 +3,13 @@
 //   target  — transparent: the original destination (SO_ORIGINAL_DST); ingress:
 //             l5d-dst-override, else Host/:authority
 //   resolve — a known service port (discovery) or an unknown target, forwarded as-is
+//   route   — a service port with a traffic policy: route_request.h (match, filters, mirrors,
+//             weighted backends, retries, timeouts)
 //   balance + endpoint — endpoint/dispatch.h
 // with golden metrics (direction="outbound") and proxy errors as responses.
 
 #include "http/service.h"
+#include "proxy/outbound/route_request.h"
 #include "proxy/worker_context.h"
 
 namespace trellis::proxy::outbound {
@@ -18,6 +21,7 @@ class OutboundService final : public http::Service {
 
  private:
   WorkerContext& worker_;
+  RouteState routes_;
 };
 
 }  // namespace trellis::proxy::outbound
