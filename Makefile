@@ -34,9 +34,10 @@ test: build build-asan
 test-unit: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L unit
 
-# The main job until the local runtime lands: validate the example and seed manifests.
+# The meshed demo on this machine (root, or sudo): validates the examples, then `trellis up -f
+# examples/demo` (trellis-control + sidecar proxies) and prints what to look at. Re-runnable.
 demo: build
-	$(BUILD_DIR)/bin/trellis validate -f examples/
+	examples/demo/up.sh $(BUILD_DIR)/bin
 
 # Trellis side by side with HAProxy and nginx on loopback: prints the comparison table and writes
 # $(BUILD_DIR)/bench/results.{md,json} (bench/README.md). BENCH_QUICK=1: a ~1 minute smoke run.

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -22,7 +23,9 @@
 
 #include "base/duration.h"
 #include "cli/command.h"
+#include "cli/install_ca.h"
 #include "resources/load.h"
+#include "runtime/control_plane.h"
 #include "runtime/daemon.h"
 #include "runtime/objects.h"
 #include "runtime/process.h"
@@ -145,7 +148,23 @@ int run_up(const UpOptions& o) {
     return 1;
   }
   const std::string state_dir = absolute(o.common.state_dir);
+  const runtime::StatePaths paths{state_dir};
   if (!runtime::request(state_dir, {{"op", "ping"}})) {
+    // The mesh CA, made once per state directory by the code behind `trellis install-ca` (an
+    // existing one, possibly the user's own anchor and issuer, is kept).
+    std::error_code ec;
+    fs::create_directories(state_dir, ec);
+    if (!fs::exists(fs::path(paths.ca()) / kCaAnchorFile)) {
+      InstallCaOptions ca;
+      ca.dir = paths.ca();
+      std::ostringstream out, err;
+      if (run_install_ca(ca, out, err) != 0) {
+        std::cerr << "trellis up: creating the mesh CA in " << paths.ca() << " failed:\n"
+                  << err.str();
+        return 1;
+      }
+      std::cout << "mesh CA created in " << paths.ca() << "\n";
+    }
     runtime::RuntimeOptions ro;
     ro.state_dir = state_dir;
     ro.cluster = o.name;
@@ -157,6 +176,11 @@ int run_up(const UpOptions& o) {
       return 1;
     }
     std::cout << "cluster " << o.name << " started (state " << state_dir << ")\n";
+    std::cout << "control plane: trellis-control, grpc " << runtime::control_grpc_address()
+              << ", admin http://" << runtime::control_admin_address() << ", log "
+              << paths.control_log() << "\n";
+  } else {
+    std::cout << "cluster already running (state " << state_dir << "): applying\n";
   }
   auto applied = call("up", state_dir, {{"op", "apply"}, {"documents", documents_json(docs)}});
   if (!applied) return 1;
@@ -402,6 +426,49 @@ struct PodOptions {
   std::vector<std::string> command;
 };
 
+// kubectl's `deploy/NAME` (also deployment/, deployments/): one of the Deployment's pods, a
+// ready one if there is one. A plain name (or pod/NAME) is returned as is.
+std::optional<std::string> resolve_pod(const std::string& state_dir, const PodOptions& o,
+                                       const std::string& command) {
+  std::string name = o.pod;
+  const size_t slash = name.find('/');
+  if (slash == std::string::npos) return name;
+  const std::string kind = name.substr(0, slash);
+  name = name.substr(slash + 1);
+  if (kind == "pod" || kind == "pods" || kind == "po") return name;
+  if (kind != "deploy" && kind != "deployment" && kind != "deployments") {
+    std::cerr << "trellis " << command << ": " << o.pod
+              << ": only pods and deployments (deploy/NAME) can be named\n";
+    return std::nullopt;
+  }
+  auto answer = call(command, state_dir,
+                     {{"op", "get"}, {"what", "pods"}, {"namespace", o.ns},
+                      {"allNamespaces", false}});
+  if (!answer) return std::nullopt;
+  std::string found;
+  for (const auto& p : (*answer)["items"]) {
+    const json& md = p["metadata"];
+    const auto labels = md.value("labels", json::object());
+    const std::string owner = name + "-" + labels.value("pod-template-hash", "");
+    if (!md.contains("ownerReferences") || md["ownerReferences"].empty() ||
+        md["ownerReferences"][0].value("name", "") != owner || md.contains("deletionTimestamp")) {
+      continue;
+    }
+    bool ready = false;
+    for (const auto& c : p["status"].value("conditions", json::array())) {
+      ready |= c.value("type", "") == "Ready" && c.value("status", "") == "True";
+    }
+    if (found.empty() || ready) found = md.value("name", "");
+    if (ready) break;
+  }
+  if (found.empty()) {
+    std::cerr << "trellis " << command << ": deployment \"" << name
+              << "\" has no pods in namespace \"" << o.ns << "\"\n";
+    return std::nullopt;
+  }
+  return found;
+}
+
 // The container's log file, or an error printed and "" returned.
 std::string pick_container(const json& info, const PodOptions& o, const std::string& command) {
   std::vector<std::string> names;
@@ -423,8 +490,11 @@ std::string pick_container(const json& info, const PodOptions& o, const std::str
   return "";
 }
 
-int run_logs(const PodOptions& o) {
+int run_logs(PodOptions o) {
   const std::string state_dir = absolute(o.common.state_dir);
+  auto pod = resolve_pod(state_dir, o, "logs");
+  if (!pod) return 1;
+  o.pod = *pod;
   auto info = call("logs", state_dir, {{"op", "pod"}, {"namespace", o.ns}, {"name", o.pod}});
   if (!info) return 1;
   const std::string log = pick_container(*info, o, "logs");
@@ -455,12 +525,15 @@ int run_logs(const PodOptions& o) {
   }
 }
 
-int run_exec(const PodOptions& o) {
+int run_exec(PodOptions o) {
   if (!require_root("exec")) return 1;
   if (o.command.empty()) {
     std::cerr << "trellis exec: no command; usage: trellis exec [-n NS] POD -- CMD [ARGS...]\n";
     return 2;
   }
+  auto pod = resolve_pod(absolute(o.common.state_dir), o, "exec");
+  if (!pod) return 1;
+  o.pod = *pod;
   auto info = call("exec", absolute(o.common.state_dir),
                    {{"op", "pod"}, {"namespace", o.ns}, {"name", o.pod}});
   if (!info) return 1;
@@ -542,9 +615,10 @@ Command add_get_command(CLI::App& app) {
 Command add_logs_command(CLI::App& app) {
   auto o = std::make_shared<PodOptions>();
   auto* cmd = app.add_subcommand("logs", "Print a container's log");
-  cmd->add_option("pod", o->pod, "Pod name")->required();
+  cmd->add_option("pod", o->pod, "Pod name, or deploy/NAME")->required();
   cmd->add_option("-n,--namespace", o->ns, "Namespace")->capture_default_str();
-  cmd->add_option("-c,--container", o->container, "Container (default: the first app container)");
+  cmd->add_option("-c,--container", o->container,
+                  "Container (default: the first app container; the proxy is trellis-proxy)");
   cmd->add_flag("-f,--follow", o->follow, "Keep printing new output");
   add_state_dir(cmd, o->common);
   return {cmd, [o] { return run_logs(*o); }};
@@ -553,7 +627,7 @@ Command add_logs_command(CLI::App& app) {
 Command add_exec_command(CLI::App& app) {
   auto o = std::make_shared<PodOptions>();
   auto* cmd = app.add_subcommand("exec", "Run a command inside a pod's network namespace");
-  cmd->add_option("pod", o->pod, "Pod name")->required();
+  cmd->add_option("pod", o->pod, "Pod name, or deploy/NAME")->required();
   cmd->add_option("-n,--namespace", o->ns, "Namespace")->capture_default_str();
   cmd->add_option("-c,--container", o->container, "Container (informational: pods share a network)");
   cmd->add_option("command", o->command, "-- CMD [ARGS...]");

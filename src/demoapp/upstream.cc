@@ -289,8 +289,9 @@ net::awaitable<UpstreamResult> Upstreams::call_http(HttpTarget& t) {
     po.client.response_timeout = to_ms(options_.upstream_timeout);
     po.client.body_read_timeout = to_ms(options_.upstream_timeout);
     po.client.write_timeout = to_ms(options_.upstream_timeout);
-    t.pool = std::make_unique<http::h1::Pool>(executor_, *t.address, po);
+    t.pool = std::make_shared<http::h1::Pool>(executor_, *t.address, po);
   }
+  const std::shared_ptr<http::h1::Pool> pool = t.pool;
   http::Request req;
   req.head.method = "GET";
   req.head.scheme = "http";
@@ -299,7 +300,7 @@ net::awaitable<UpstreamResult> Upstreams::call_http(HttpTarget& t) {
   req.head.headers.add("user-agent", "trellis-demo-app");
   req.head.headers.add("x-demo-caller", name_);
   req.body = http::make_empty_body();
-  auto r = co_await t.pool->send(std::move(req));
+  auto r = co_await pool->send(std::move(req));
   if (!r) {
     u.error = std::string("http: ") + http::h1::to_string(r.error().kind);
     if (r.error().io_error) u.error += " (" + r.error().io_error.message() + ")";

@@ -81,7 +81,9 @@ class Upstreams {
     Target target;
     std::optional<net::SocketAddress> address;
     std::chrono::steady_clock::time_point resolved_at;
-    std::unique_ptr<http::h1::Pool> pool;
+    // Shared with the calls in flight: replacing the pool (new address, shutdown) must not
+    // destroy it under a request that is still using it.
+    std::shared_ptr<http::h1::Pool> pool;
   };
   net::awaitable<UpstreamResult> call_http(HttpTarget& t);
 

@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "runtime/probe.h"
 #include "runtime/process.h"
 #include "runtime/system.h"
 
@@ -27,6 +28,13 @@ constexpr auto kDrainDelay = 1s;        // endpoints withdrawn before the pod is
 constexpr auto kMaxGrace = 10s;         // TERM → KILL, at most
 constexpr auto kMaxBackoff = 10s;       // restart backoff cap
 constexpr auto kStartupProbePeriod = 1s;  // probe period until a container is first ready
+// Meshed pods: client proxies learn of a withdrawn endpoint through the control plane.
+constexpr auto kMeshDrainDelay = 2s;
+constexpr auto kIdentitySyncPeriod = 2s;  // a pod's token copy is compared with the source
+constexpr auto kInitTimeout = 20s;        // `trellis-proxy init`
+constexpr const char* kTokenFile = "token";
+constexpr const char* kAnchorsFile = "trust-anchors.crt";
+constexpr const char* kPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 std::string pod_key(const std::string& ns, const std::string& name) { return ns + "/" + name; }
 
@@ -92,6 +100,13 @@ struct Cluster::Pod {
   Clock::time_point term_at{};
   Clock::time_point kill_at{};
   bool killed = false;
+  // Meshed pods: the injection plan, whether `trellis-proxy init` ran, the identity files.
+  std::optional<inject::InjectionPlan> mesh;
+  std::string plan_error;  // bad config.linkerd.io annotations: nothing starts
+  bool mesh_init_done = false;
+  std::string token_copied;    // content last copied for the proxy ("" = none yet)
+  std::string anchors_copied;
+  Clock::time_point next_identity_sync{};
 };
 
 Cluster::Cluster(net::asio::io_context& io, RuntimeOptions options, Ledger& ledger,
@@ -104,6 +119,14 @@ Cluster::Cluster(net::asio::io_context& io, RuntimeOptions options, Ledger& ledg
       alive_(std::make_shared<bool>(true)) {
   fs::create_directories(paths_.store());
   fs::create_directories(paths_.pods());
+  fs::create_directories(paths_.tokens());
+  // The proxy (UID 2102) reads its token and anchors under pods/<pod>/: every directory on the
+  // way must be traversable, none listable.
+  for (const auto& dir : {paths_.root, paths_.pods()}) {
+    fs::permissions(dir, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  }
+  ::chmod(paths_.tokens().c_str(), 0700);
+  control_ = std::make_unique<ControlPlane>(io_, options_, paths_, ledger_);
 }
 
 Cluster::~Cluster() { *alive_ = false; }
@@ -114,6 +137,24 @@ json Cluster::apply(const std::vector<ManifestDocument>& docs) {
   std::vector<std::string> warnings;
   auto decoded = decode_manifests(docs, warnings);
   if (!decoded) return {{"ok", false}, {"error", decoded.error()}};
+  // Bad config.linkerd.io annotations are refused here rather than leaving pods never ready.
+  std::string plan_errors;
+  for (const auto& m : *decoded) {
+    const json* tmpl = nullptr;
+    const resources::PodSpec* spec = nullptr;
+    if (const auto* d = m.res.as<resources::Deployment>()) {
+      tmpl = &m.raw["spec"]["template"];
+      spec = &d->pod_template.spec;
+    } else if (const auto* p = m.res.as<resources::Pod>()) {
+      tmpl = &m.raw;
+      spec = &p->spec;
+    }
+    if (!tmpl) continue;
+    auto planned = plan_for(m.key.kind, m.key.name, m.key.ns, *tmpl, *spec, m.key.name, "",
+                            &*decoded);
+    if (!planned) plan_errors += planned.error() + "\n";
+  }
+  if (!plan_errors.empty()) return {{"ok", false}, {"error", plan_errors}};
   json changes = json::array();
   for (auto& m : *decoded) {
     const std::string what = fmt::format("{}/{}", base::to_lower(m.key.kind), m.key.name);
@@ -202,6 +243,7 @@ json Cluster::get(const std::string& what, const std::string& ns, bool all_names
 
 json Cluster::status() {
   json not_ready = json::array();
+  if (!control_->ready()) not_ready.push_back(control_->problem());
   for (const auto& [key, obj] : objects_) {
     if (key.kind != "Deployment") continue;
     const auto* d = obj->m.res.as<resources::Deployment>();
@@ -234,8 +276,12 @@ json Cluster::status() {
         why = fmt::format("container {} exited with code {} (restarts: {})", c.spec.name,
                           c.last_exit, c.restarts);
       } else if (c.running && !c.ready) {
-        why = fmt::format("container {} is running but its readiness probe has not passed",
-                          c.spec.name);
+        why = c.is_proxy
+                  ? fmt::format("container {}: the proxy's /ready has not answered 200 (no "
+                                "certificate yet? see `trellis logs -n {} {} -c {}`)",
+                                c.spec.name, pod->ns, pod->name, c.spec.name)
+                  : fmt::format("container {} is running but its readiness probe has not passed",
+                                c.spec.name);
       }
     }
     not_ready.push_back(fmt::format("pod {}/{}: not ready{}", pod->ns, pod->name,
@@ -266,6 +312,7 @@ json Cluster::pod_info(const std::string& ns, const std::string& name) {
 // ---------------------------------------------------------------- reconciliation
 
 void Cluster::tick() {
+  control_->tick();
   reconcile_deployments();
   reconcile_bare_pods();
   // ClusterIPs first, so that a new pod's hosts file names every Service from the start.
@@ -397,6 +444,29 @@ Cluster::Pod* Cluster::create_pod(const std::string& ns, const std::string& name
   pod->dir = paths_.pod_dir(ns, name);
   fs::create_directories(pod->dir);
   std::string order;
+  auto planned = plan_for(owner.empty() ? "Pod" : "Deployment", owner.empty() ? name : owner, ns,
+                          pod_template, spec, name, pod->dir);
+  if (!planned) {
+    pod->plan_error = planned.error();
+  } else if (planned->inject) {
+    for (const auto& [k, v] : planned->labels) pod->labels[k] = v;
+    for (const auto& [k, v] : planned->annotations) pod->annotations[k] = v;
+    // The proxy is the first container, as injected on Kubernetes: it starts first.
+    Container proxy;
+    proxy.is_proxy = true;
+    proxy.spec.name = inject::kProxyContainerName;
+    proxy.spec.image = "trellis-proxy";
+    resources::Probe ready;
+    ready.handler = resources::ProbeHandler::kHttpGet;
+    ready.port = resources::PortRef{static_cast<int32_t>(planned->admin_port)};
+    ready.path = "/ready";
+    ready.period = 2s;
+    proxy.spec.readiness_probe = ready;
+    proxy.log_file = pod->dir + "/" + proxy.spec.name + ".log";
+    order += proxy.spec.name + "\n";
+    pod->containers.push_back(std::move(proxy));
+    pod->mesh = std::move(*planned);
+  }
   for (const auto& c : spec.containers) {
     Container cs;
     cs.spec = c;
@@ -414,7 +484,7 @@ Cluster::Pod* Cluster::create_pod(const std::string& ns, const std::string& name
 void Cluster::terminate(Pod& pod) {
   if (pod.terminating) return;
   pod.terminating = true;
-  pod.term_at = Clock::now() + kDrainDelay;
+  pod.term_at = Clock::now() + (pod.mesh ? kMeshDrainDelay : kDrainDelay);
   TRELLIS_LOG_INFO("pod {}/{} terminating", pod.ns, pod.name);
 }
 
@@ -445,7 +515,18 @@ void Cluster::run_pod(Pod& pod) {
       pod.term_sent = true;
       pod.kill_at = now + std::min<Clock::duration>(kMaxGrace, pod.spec.termination_grace_period);
       for (auto& c : pod.containers) {
-        if (c.running) ::kill(-c.pid, SIGTERM);
+        if (c.running && !c.is_proxy) ::kill(-c.pid, SIGTERM);
+      }
+    }
+    // The proxy goes last, so that the application can still call out while it drains.
+    if (pod.term_sent) {
+      bool apps_running = false;
+      for (auto& c : pod.containers) apps_running |= c.running && !c.is_proxy;
+      for (auto& c : pod.containers) {
+        if (c.is_proxy && c.running && !apps_running && !c.gave_up) {
+          ::kill(-c.pid, SIGTERM);
+          c.gave_up = true;  // marks "TERM sent" for the proxy; it is not restarted anyway
+        }
       }
     }
     if (pod.term_sent && any_running && now >= pod.kill_at) {
@@ -486,9 +567,23 @@ void Cluster::run_pod(Pod& pod) {
     pod.setup_error.clear();
     write_hosts(pod);
   }
+  if (!pod.plan_error.empty()) {
+    pod.setup_error = pod.plan_error;
+    return;
+  }
+  bool proxy_ready = true;
+  if (pod.mesh) {
+    if (!prepare_mesh(pod)) return;
+    for (const auto& c : pod.containers) {
+      if (c.is_proxy) proxy_ready = c.running && c.ready;
+    }
+  }
   for (size_t i = 0; i < pod.containers.size(); ++i) {
     Container& c = pod.containers[i];
-    if (!c.running && !c.gave_up && now >= c.restart_at) start_container(pod, c);
+    // Proxy first; the application only once the proxy is ready (config.linkerd.io/proxy-await).
+    const bool may_start = c.is_proxy ? !pod.token_copied.empty()
+                                      : (!pod.mesh || !pod.mesh->await || proxy_ready);
+    if (!c.running && !c.gave_up && now >= c.restart_at && may_start) start_container(pod, c);
     if (!c.running) continue;
     if (!c.spec.readiness_probe) {
       c.ready = true;
@@ -499,10 +594,145 @@ void Cluster::run_pod(Pod& pod) {
   }
 }
 
+// ---------------------------------------------------------------- the mesh
+
+base::Result<inject::InjectionPlan, std::string> Cluster::plan_for(
+    const std::string& kind, const std::string& workload, const std::string& ns,
+    const json& pod_template, const resources::PodSpec& spec, const std::string& pod_name,
+    const std::string& pod_dir, const std::vector<ManifestObject>* pending) const {
+  auto string_map = [](const json& md, const char* field) {
+    std::map<std::string, std::string> out;
+    if (!md.is_object() || !md.contains(field) || !md[field].is_object()) return out;
+    for (auto& [k, v] : md[field].items()) out[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    return out;
+  };
+  inject::NamespaceInput nsi;
+  const ManifestObject* ns_object = nullptr;
+  const ObjectKey ns_key{"Namespace", "", ns};
+  if (pending) {
+    for (const auto& m : *pending) {
+      if (m.key == ns_key) ns_object = &m;
+    }
+  }
+  if (!ns_object) {
+    if (auto it = objects_.find(ns_key); it != objects_.end()) ns_object = &it->second->m;
+  }
+  if (ns_object && ns_object->raw.contains("metadata")) {
+    nsi.labels = string_map(ns_object->raw["metadata"], "labels");
+    nsi.annotations = string_map(ns_object->raw["metadata"], "annotations");
+  }
+  inject::PodTemplateInput pti;
+  const json md = pod_template.is_object() && pod_template.contains("metadata")
+                      ? pod_template["metadata"]
+                      : json::object();
+  pti.labels = string_map(md, "labels");
+  pti.annotations = string_map(md, "annotations");
+  pti.spec = spec;
+  inject::InjectOptions o;
+  o.control_addr = control_grpc_address();
+  o.pod_name = pod_name;
+  o.identity_token_file = pod_dir + "/" + kTokenFile;
+  o.trust_anchors_file = pod_dir + "/" + kAnchorsFile;
+  o.created_by = "trellis/runtime 0.1.0";
+  return inject::plan({kind, workload, ns}, pti, nsi, o);
+}
+
+bool Cluster::prepare_mesh(Pod& pod) {
+  if (!pod.mesh_init_done) {
+    if (Clock::now() < pod.retry_setup_at) return false;
+    // `trellis-proxy init` in the pod's namespace (the init container's job), once per pod:
+    // the rules stay with the namespace across container restarts.
+    const std::string exe = mesh_executable("trellis-proxy", options_.bin_dir);
+    if (exe.empty()) {
+      pod.setup_error = fmt::format("trellis-proxy not found in {} or PATH", options_.bin_dir);
+      return false;
+    }
+    SpawnSpec s;
+    s.argv = {exe, "init"};
+    s.argv.insert(s.argv.end(), pod.mesh->init_args.begin(), pod.mesh->init_args.end());
+    s.env = {kPath};
+    s.netns = pod.net.netns;
+    s.log_file = pod.dir + "/" + inject::kInitContainerName + ".log";
+    auto pid = spawn(s);
+    int status = -1;
+    if (pid) {
+      const auto deadline = Clock::now() + kInitTimeout;
+      while (::waitpid(*pid, &status, WNOHANG) != *pid) {
+        if (Clock::now() >= deadline) {
+          ::kill(-*pid, SIGKILL);
+          ::waitpid(*pid, &status, 0);
+          break;
+        }
+        ::usleep(10 * 1000);
+      }
+    }
+    if (!pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      pod.setup_error = fmt::format("{} failed: {} (see {})", inject::kInitContainerName,
+                                    pid ? "exit status " + std::to_string(status) : pid.error(),
+                                    s.log_file);
+      pod.retry_setup_at = Clock::now() + 5s;
+      TRELLIS_LOG_WARN("pod {}/{}: {}", pod.ns, pod.name, pod.setup_error);
+      return false;
+    }
+    pod.mesh_init_done = true;
+    TRELLIS_LOG_INFO("pod {}/{}: iptables set up by trellis-proxy init", pod.ns, pod.name);
+  }
+  // Until the first copy (the control plane writes the token shortly after the pod's service
+  // account appears in its store) every tick; then often enough to follow its renewals.
+  if (Clock::now() >= pod.next_identity_sync) {
+    sync_identity_files(pod);
+    if (!pod.token_copied.empty()) pod.next_identity_sync = Clock::now() + kIdentitySyncPeriod;
+  }
+  return true;
+}
+
+bool Cluster::sync_identity_files(Pod& pod) {
+  const uid_t uid = static_cast<uid_t>(pod.mesh->proxy_uid);
+  const gid_t gid = static_cast<gid_t>(pod.mesh->proxy_gid.value_or(pod.mesh->proxy_uid));
+  ::chmod(pod.dir.c_str(), 0711);
+  const auto anchors = read_file(paths_.ca() + "/ca.crt");
+  if (!anchors) {
+    pod.setup_error = "no trust anchors in " + paths_.ca() + "/ca.crt";
+    return false;
+  }
+  if (*anchors != pod.anchors_copied) {
+    if (auto r = write_file_owned(pod.dir + "/" + kAnchorsFile, *anchors, 0444, uid, gid); !r) {
+      pod.setup_error = r.error();
+      return false;
+    }
+    pod.anchors_copied = *anchors;
+  }
+  // C-3: <token-dir>/<ns>/<sa>/token, renewed by the control plane; the copy follows it.
+  const std::string source =
+      fmt::format("{}/{}/{}/token", paths_.tokens(), pod.ns, pod.mesh->service_account);
+  const auto token = read_file(source);
+  if (!token || token->empty()) {
+    if (pod.token_copied.empty()) {
+      pod.setup_error = "waiting for the control plane to issue the token of service account " +
+                        pod.mesh->service_account;
+    }
+    return false;
+  }
+  if (*token != pod.token_copied) {
+    if (auto r = write_file_owned(pod.dir + "/" + kTokenFile, *token, 0400, uid, gid); !r) {
+      pod.setup_error = r.error();
+      return false;
+    }
+    if (pod.token_copied.empty()) {
+      TRELLIS_LOG_INFO("pod {}/{}: token of {}/{} mounted", pod.ns, pod.name, pod.ns,
+                       pod.mesh->service_account);
+    }
+    pod.token_copied = *token;
+  }
+  pod.setup_error.clear();
+  return true;
+}
+
 void Cluster::start_container(Pod& pod, Container& c) {
   const auto now = Clock::now();
   std::vector<std::string> argv = c.spec.command;
   argv.insert(argv.end(), c.spec.args.begin(), c.spec.args.end());
+  if (c.is_proxy) argv = {"trellis-proxy"};
   auto fail = [&](std::string why) {
     c.last_error = why;
     c.started_once = true;
@@ -517,7 +747,8 @@ void Cluster::start_container(Pod& pod, Container& c) {
     fail("no command: the local runtime runs a container's command/args, not its image");
     return;
   }
-  const std::string exe = resolve_executable(argv[0], options_.bin_dir);
+  const std::string exe = c.is_proxy ? mesh_executable(argv[0], options_.bin_dir)
+                                     : resolve_executable(argv[0], options_.bin_dir);
   if (exe.empty()) {
     fail(fmt::format("executable \"{}\" not found in {} or PATH", argv[0], options_.bin_dir));
     return;
@@ -525,8 +756,11 @@ void Cluster::start_container(Pod& pod, Container& c) {
   argv[0] = exe;
   SpawnSpec s;
   s.argv = argv;
-  s.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-           "HOSTNAME=" + pod.name, "HOME=/root"};
+  s.env = {kPath, "HOSTNAME=" + pod.name, c.is_proxy ? "HOME=/" : "HOME=/root"};
+  if (c.is_proxy) {
+    for (const auto& [name, value] : pod.mesh->proxy_env) s.env.push_back(name + "=" + value);
+    s.uid = static_cast<uid_t>(pod.mesh->proxy_uid);
+  }
   // valueFrom.fieldRef is kept opaque by the decoder: read the path from the raw spec.
   const json* raw_container = nullptr;
   if (pod.spec_raw.contains("containers")) {
@@ -582,6 +816,7 @@ void Cluster::start_container(Pod& pod, Container& c) {
 }
 
 void Cluster::on_child_exit() {
+  control_->on_child_exit();
   for (auto& [key, pod] : pods_) {
     for (auto& c : pod->containers) {
       if (!c.running) continue;
@@ -627,52 +862,6 @@ void Cluster::reap(Pod& pod, Container& c, int status) {
 }
 
 // ---------------------------------------------------------------- probes
-
-namespace {
-
-net::awaitable<bool> tcp_probe(std::string host, int port, std::string http_path,
-                               std::chrono::milliseconds timeout) {
-  auto executor = co_await net::asio::this_coro::executor;
-  net::tcp::socket socket(executor);
-  net::asio::steady_timer deadline(executor);
-  deadline.expires_after(timeout);
-  deadline.async_wait([&socket](net::error_code ec) {
-    if (!ec) {
-      net::error_code ignored;
-      socket.close(ignored);
-    }
-  });
-  net::error_code ec;
-  auto address = net::asio::ip::make_address(host, ec);
-  if (ec) co_return false;
-  auto [connect_ec] =
-      co_await socket.async_connect(net::tcp::endpoint(address, static_cast<uint16_t>(port)),
-                                    net::use_nothrow);
-  if (connect_ec) co_return false;
-  if (http_path.empty()) {
-    deadline.cancel();
-    co_return true;
-  }
-  const std::string request = fmt::format(
-      "GET {} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: trellis-probe/0.1\r\nAccept: */*\r\n"
-      "Connection: close\r\n\r\n",
-      http_path, host, port);
-  auto [write_ec, written] =
-      co_await net::asio::async_write(socket, net::asio::buffer(request), net::use_nothrow);
-  if (write_ec) co_return false;
-  std::string response;
-  auto [read_ec, n] = co_await net::asio::async_read_until(
-      socket, net::asio::dynamic_buffer(response, 8192), "\r\n", net::use_nothrow);
-  deadline.cancel();
-  if (read_ec) co_return false;
-  // "HTTP/1.1 200 OK": 200..399 is success, as for Kubernetes.
-  const size_t sp = response.find(' ');
-  if (sp == std::string::npos || response.size() < sp + 4) co_return false;
-  const int code = std::atoi(response.substr(sp + 1, 3).c_str());
-  co_return code >= 200 && code < 400;
-}
-
-}  // namespace
 
 void Cluster::probe(Pod& pod, Container& c) {
   const auto& p = *c.spec.readiness_probe;
@@ -898,6 +1087,24 @@ json Cluster::pod_json(const Pod& pod) const {
   }
   json spec = pod.spec_raw;
   spec["serviceAccountName"] = pod.spec.service_account_name;
+  if (pod.mesh) {
+    json env = json::array();
+    for (const auto& [name, value] : pod.mesh->proxy_env) {
+      env.push_back({{"name", name}, {"value", value}});
+    }
+    json proxy = {{"name", inject::kProxyContainerName},
+                  {"image", "trellis-proxy"},
+                  {"command", json::array({"trellis-proxy"})},
+                  {"env", env},
+                  {"ports", json::array({{{"name", "linkerd-proxy"},
+                                          {"containerPort", pod.mesh->inbound_port}},
+                                         {{"name", "linkerd-admin"},
+                                          {"containerPort", pod.mesh->admin_port}}})},
+                  {"securityContext", {{"runAsUser", pod.mesh->proxy_uid}}}};
+    json containers = json::array({proxy});
+    for (const auto& c : spec.value("containers", json::array())) containers.push_back(c);
+    spec["containers"] = containers;
+  }
   spec["nodeName"] = options_.cluster;
   const bool ready = pod_ready(pod);
   json statuses = json::array();
@@ -986,6 +1193,8 @@ void Cluster::shutdown() {
     if (!pods_.empty()) ::usleep(100 * 1000);
   }
   for (auto& [pid, cb] : exec_probes_) ::kill(-pid, SIGKILL);
+  // Last: the proxies of the pods above drained with their control plane still there.
+  control_->stop();
 }
 
 }  // namespace trellis::runtime

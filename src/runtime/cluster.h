@@ -8,6 +8,10 @@
 //   tick() every 200 ms:  reconcile_deployments → run_pods (start, restart with backoff, probe,
 //                         terminate) → publish (nat rules, hosts files, store/)
 //   on_child_exit (SIGCHLD) → container exit → backoff restart
+//
+// Meshed pods (inject::plan says so): `trellis-proxy init` in the pod namespace once, the
+// service-account token and trust anchors copied into the pod directory for UID 2102, the proxy
+// container first (its readiness = admin /ready), the app containers only once it is ready.
 
 #include <sys/types.h>
 
@@ -22,6 +26,8 @@
 #include <nlohmann/json.hpp>
 
 #include "net/asio.h"
+#include "inject/plan.h"
+#include "runtime/control_plane.h"
 #include "runtime/ledger.h"
 #include "runtime/network.h"
 #include "runtime/objects.h"
@@ -49,6 +55,12 @@ struct StatePaths {
   std::string pod_dir(const std::string& ns, const std::string& name) const {
     return pods() + "/" + ns + "_" + name;
   }
+  // The mesh (contract C-10): CA (C-2 layout, made by `trellis up`), service-account tokens
+  // written by trellis-control (C-3) and its log.
+  std::string ca() const { return root + "/ca"; }
+  std::string tokens() const { return root + "/tokens"; }
+  std::string token_key() const { return root + "/token.key"; }
+  std::string control_log() const { return root + "/control.log"; }
 };
 
 class Cluster {
@@ -86,6 +98,16 @@ class Cluster {
   void run_pod(Pod& pod);
   void start_container(Pod& pod, Container& c);
   void probe(Pod& pod, Container& c);
+  // Meshed pods: iptables via `trellis-proxy init`, then the identity files for the proxy.
+  bool prepare_mesh(Pod& pod);
+  bool sync_identity_files(Pod& pod);
+  // The injection plan of a pod template (the error names the workload and annotation).
+  // `pending`: objects about to be applied, whose Namespaces count before objects_'.
+  base::Result<inject::InjectionPlan, std::string> plan_for(
+      const std::string& kind, const std::string& workload, const std::string& ns,
+      const nlohmann::json& pod_template, const resources::PodSpec& spec,
+      const std::string& pod_name, const std::string& pod_dir,
+      const std::vector<ManifestObject>* pending = nullptr) const;
   void finish_probe(const std::string& pod_uid, size_t index, bool ok);
   void reap(Pod& pod, Container& c, int status);
   void publish();
@@ -113,6 +135,7 @@ class Cluster {
   std::map<pid_t, std::function<void(int)>> exec_probes_;  // pid → on exit(status)
   std::string hosts_fingerprint_;
   std::map<std::string, std::string> written_;  // store file → content last written
+  std::unique_ptr<ControlPlane> control_;
   std::shared_ptr<bool> alive_;
 };
 

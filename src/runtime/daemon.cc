@@ -303,6 +303,9 @@ std::vector<std::string> stop_cluster(const std::string& state_dir) {
     }
     fs::remove_all(paths.store(), ec);
     fs::remove_all(paths.pods(), ec);
+    // Tokens are credentials of this cluster only; the CA stays (it may be the user's own).
+    fs::remove_all(paths.tokens(), ec);
+    fs::remove(paths.token_key(), ec);
   }
   return problems;
 }

@@ -117,6 +117,28 @@ base::Result<base::Ok, std::string> write_file_atomic(const std::string& path,
   return base::Ok{};
 }
 
+base::Result<base::Ok, std::string> write_file_owned(const std::string& path,
+                                                     const std::string& content, unsigned mode,
+                                                     uid_t uid, gid_t gid) {
+  const fs::path p(path);
+  const std::string tmp =
+      (p.parent_path() / ("." + p.filename().string() + ".tmp")).string();
+  ::unlink(tmp.c_str());
+  // Created 0600 and owned by us until complete; ownership and mode change before the rename,
+  // so the file is never readable by anyone but root and its owner.
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return base::unexpected(fmt::format("{}: {}", tmp, std::strerror(errno)));
+  const bool ok = write_all(fd, content.data(), content.size()) && ::fchown(fd, uid, gid) == 0 &&
+                  ::fchmod(fd, mode) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return base::unexpected(fmt::format("{}: {}", path, std::strerror(err)));
+  }
+  return base::Ok{};
+}
+
 base::Result<base::Ok, std::string> write_file_in_place(const std::string& path,
                                                         const std::string& content) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);

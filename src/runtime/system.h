@@ -32,6 +32,10 @@ base::Result<base::Ok, std::string> run_checked(const std::vector<std::string>& 
 base::Result<base::Ok, std::string> write_file_atomic(const std::string& path,
                                                       const std::string& content,
                                                       unsigned mode = 0644);
+// write_file_atomic for a file another user must own (a proxy's token: 0400, UID 2102).
+base::Result<base::Ok, std::string> write_file_owned(const std::string& path,
+                                                     const std::string& content, unsigned mode,
+                                                     uid_t uid, gid_t gid);
 // Rewrites a file in place (same inode): needed for files bind-mounted into running processes.
 base::Result<base::Ok, std::string> write_file_in_place(const std::string& path,
                                                         const std::string& content);
