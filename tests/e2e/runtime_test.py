@@ -21,36 +21,9 @@ import time
 import unittest
 import urllib.request
 
+from e2e_support import host_state, ready, sh, wait_for
+
 ARGS = None
-
-
-def sh(*cmd, check=True, timeout=120, **kw):
-    r = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout, **kw)
-    if check and r.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} exited {r.returncode}\nstdout: {r.stdout}\n"
-                             f"stderr: {r.stderr}")
-    return r
-
-
-def wait_for(predicate, timeout=60, interval=0.3, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
-
-
-def host_state():
-    """What a cluster may leave behind on the host: namespaces, links, routes, rules, dirs."""
-    netns = sh("ip", "netns", "list").stdout
-    links = sh("ip", "-o", "link", "show").stdout
-    routes = sh("ip", "route", "show").stdout
-    rules = sh("iptables-save", check=False).stdout
-    etc = sorted(os.listdir("/etc/netns")) if os.path.isdir("/etc/netns") else []
-    return netns, links, routes, rules, etc
 
 
 class Cluster:
@@ -99,11 +72,6 @@ class Cluster:
 def read_json(path):
     with open(path) as f:
         return json.load(f)
-
-
-def ready(pod):
-    return any(c["type"] == "Ready" and c["status"] == "True"
-               for c in pod["status"].get("conditions", []))
 
 
 def restarts(pod):
