@@ -174,6 +174,7 @@ class Proxy:
             "TRELLIS_PROXY_IDENTITY_TOKEN_FILE": control.token,
             "TRELLIS_PROXY_TRUST_ANCHORS_FILE": os.path.join(control.ca_dir, "ca.crt"),
             "TRELLIS_PROXY_NAMESPACE": CLIENT_NS,
+            "TRELLIS_PROXY_LOG_LEVEL": os.environ.get("SEEDS_PROXY_LOG_LEVEL", "info"),
         })
         self.proc = subprocess.Popen([ARGS.proxy], env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
@@ -858,7 +859,11 @@ class Mirror(TrafficTest):
         # A shadow that takes 3 s does not slow the client down.
         self.shadow.delay = 3.0
         try:
-            before = self.shadow.seen()
+            def mirrors_fired():
+                return sum(v for n, labels, v in self.proxy.metrics()
+                           if n == "route_actual_request_total"
+                           and labels.get("dst") == "web-shadow.shop.svc.cluster.local:80")
+            before = mirrors_fired()
             client = Client(self.proxy)
             slowest = 0
             for _ in range(40):
@@ -867,7 +872,9 @@ class Mirror(TrafficTest):
                 slowest = max(slowest, time.monotonic() - t)
                 self.assertEqual(status, 200)
             client.close()
-            self.assertTrue(wait_for(lambda: self.shadow.seen() > before, 10))
+            # The proxy kept mirroring while the shadow was slow (counted when each copy is
+            # sent; the shadow's own count is checked above, where its answers are quick).
+            self.assertGreater(mirrors_fired(), before, self.logs())
             self.assertLess(slowest, 2.0, "a client request waited for the mirror")
         finally:
             self.shadow.delay = 0
