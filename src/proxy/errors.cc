@@ -81,6 +81,13 @@ bool is_grpc_request(const http::RequestHead& head) {
   return ct && ct->substr(0, 16) == "application/grpc";
 }
 
+http::RequestHead error_head_of(const http::RequestHead& request) {
+  http::RequestHead head{request.method, request.scheme, request.authority,
+                         request.path,   request.version, {}};
+  if (auto ct = request.headers.get("content-type")) head.headers.add("content-type", *ct);
+  return head;
+}
+
 http::Response error_response(ProxyError error, const http::RequestHead& request,
                               std::string_view detail) {
   const std::string text = header_safe(detail.empty() ? std::string_view(to_string(error)) : detail);

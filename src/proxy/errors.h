@@ -30,6 +30,10 @@ int grpc_status(ProxyError e);
 bool is_grpc_request(const http::RequestHead& head);
 
 // The response for `error`; `detail` goes into l5d-proxy-error (and grpc-message).
+// What error_response needs of a request whose head is about to be moved on: the request line
+// and the content-type (gRPC or not), without the other headers.
+http::RequestHead error_head_of(const http::RequestHead& request);
+
 http::Response error_response(ProxyError error, const http::RequestHead& request,
                               std::string_view detail);
 

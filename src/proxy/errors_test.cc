@@ -25,6 +25,22 @@ TEST(ProxyErrors, HttpResponseCarriesTheCause) {
   EXPECT_EQ(*r.head.headers.get("connection"), "close");
 }
 
+TEST(ProxyErrors, ErrorHeadKeepsTheRequestLineAndContentTypeOnly) {
+  http::RequestHead req;
+  req.method = "POST";
+  req.authority = "web:80";
+  req.path = "/svc.Greeter/Hello";
+  req.headers.add("content-type", "application/grpc");
+  req.headers.add("authorization", "secret");
+  const http::RequestHead head = error_head_of(req);
+  EXPECT_EQ(head.method, "POST");
+  EXPECT_EQ(head.authority, "web:80");
+  EXPECT_EQ(head.path, "/svc.Greeter/Hello");
+  EXPECT_EQ(head.headers.size(), 1u);
+  EXPECT_EQ(*head.headers.get("content-type"), "application/grpc");
+  EXPECT_TRUE(is_grpc_request(head));
+}
+
 TEST(ProxyErrors, GrpcGetsTrailersOnly) {
   http::RequestHead req;
   req.method = "POST";

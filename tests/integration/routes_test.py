@@ -256,6 +256,8 @@ class RoutesTest(unittest.TestCase):
 
         shadow_slow = mirrored("slow-mirror", 100)
         shadow_slow["authority"] = authority("shadowed-slow")
+        # The route's timeout bounds each copy too: the 10 s mirror's copies are abandoned at 3 s.
+        shadow_slow["defaultRoute"]["timeouts"] = {"requestMs": 3000}
         cls.proxy = Proxy({"services": [
             service("users", cls.users.port, users_policy),
             service("broken", cls.users.port, broken_policy),
@@ -420,6 +422,13 @@ class RoutesTest(unittest.TestCase):
         while time.time() < deadline and self.slow_mirror.received() < 10:
             time.sleep(0.05)
         self.assertEqual(self.slow_mirror.received(), 10)
+        # Each copy is given up at the route's 3 s timeout, long before the mirror's 10 s answer.
+        timed_out = lambda: self.proxy.metric("route_actual_response_total",
+                                              dst=authority("slow-mirror"), error="timeout")
+        deadline = time.time() + 8
+        while time.time() < deadline and timed_out() < 10:
+            time.sleep(0.1)
+        self.assertEqual(timed_out(), 10)
 
     def test_config_dump_shows_policies(self):
         dump = json.loads(self.proxy.admin_get("/config_dump"))

@@ -13,9 +13,9 @@ struct Shared {
   net::asio::steady_timer done;  // cancelled when `out` is set
 };
 
-net::awaitable<void> attempt_body(WorkerContext& worker, discovery::SnapshotPtr snapshot,
-                                  discovery::Destination apex, std::string backend_authority,
-                                  http::Request request, std::shared_ptr<Shared> shared) {
+net::awaitable<Attempt> attempt_inline(WorkerContext& worker, discovery::SnapshotPtr snapshot,
+                                       discovery::Destination apex, std::string backend_authority,
+                                       http::Request request) {
   Attempt a;
   auto picked = co_await pick_backend(worker, snapshot, apex, std::move(backend_authority));
   if (!picked) {
@@ -27,7 +27,14 @@ net::awaitable<void> attempt_body(WorkerContext& worker, discovery::SnapshotPtr 
                                       worker.config().outbound_failfast_timeout};
     a.result = co_await endpoint::send_to_endpoint(worker, *picked, std::move(request), options);
   }
-  shared->out = std::move(a);
+  co_return a;
+}
+
+net::awaitable<void> attempt_body(WorkerContext& worker, discovery::SnapshotPtr snapshot,
+                                  discovery::Destination apex, std::string backend_authority,
+                                  http::Request request, std::shared_ptr<Shared> shared) {
+  shared->out = co_await attempt_inline(worker, std::move(snapshot), std::move(apex),
+                                        std::move(backend_authority), std::move(request));
   shared->done.cancel();
 }
 
@@ -37,6 +44,11 @@ net::awaitable<Attempt> run_attempt(WorkerContext& worker, discovery::SnapshotPt
                                     discovery::Destination apex, std::string backend_authority,
                                     http::Request request,
                                     std::optional<std::chrono::steady_clock::time_point> deadline) {
+  if (!deadline) {
+    // Nothing to race: no coroutine of its own, no timer (the common, untimed route).
+    co_return co_await attempt_inline(worker, std::move(snapshot), std::move(apex),
+                                      std::move(backend_authority), std::move(request));
+  }
   auto shared = std::make_shared<Shared>(worker.executor());
   net::asio::co_spawn(worker.executor(),
                       attempt_body(worker, std::move(snapshot), std::move(apex),
@@ -44,7 +56,7 @@ net::awaitable<Attempt> run_attempt(WorkerContext& worker, discovery::SnapshotPt
                       net::asio::detached);
   // One thread: nothing can complete between this check and the wait below.
   if (!shared->out) {
-    if (deadline) shared->done.expires_at(*deadline);
+    shared->done.expires_at(*deadline);
     co_await shared->done.async_wait(net::use_nothrow);
   }
   if (shared->out) co_return std::move(*shared->out);

@@ -1,7 +1,7 @@
 #include "proxy/outbound/mirror.h"
 
 #include "base/log.h"
-#include "proxy/outbound/backend.h"
+#include "proxy/outbound/attempt.h"
 
 namespace trellis::proxy::outbound {
 namespace {
@@ -19,37 +19,37 @@ net::awaitable<void> drain(http::Body& body) {
 
 net::awaitable<void> mirror_one(WorkerContext& worker, discovery::SnapshotPtr snapshot,
                                 discovery::Destination apex, std::string authority,
-                                http::RequestHead head, RouteLabels labels) {
+                                http::RequestHead head, RouteLabels labels,
+                                std::chrono::steady_clock::time_point deadline) {
   labels.dst = authority;
   auto& metrics = worker.metrics().route;
   count_route_request(metrics, labels, true);
-  auto picked = co_await pick_backend(worker, std::move(snapshot), std::move(apex), authority);
-  if (!picked) {
-    TRELLIS_LOG_DEBUG("mirror to {}: {}", authority, picked.error().detail);
-    count_route_response(metrics, labels, true, 0, "failure", to_string(picked.error().error));
-    co_return;
-  }
-  endpoint::DispatchOptions options{worker.config().outbound_connect_timeout,
-                                    worker.config().outbound_failfast_timeout};
   http::Request request{std::move(head), http::make_empty_body(), nullptr, 0};
-  auto result = co_await endpoint::send_to_endpoint(worker, *picked, std::move(request), options);
-  if (!result) {
-    count_route_response(metrics, labels, true, 0, "failure", to_string(result.error().error));
+  Attempt a = co_await run_attempt(worker, std::move(snapshot), std::move(apex),
+                                   std::move(authority), std::move(request), deadline);
+  if (a.timed_out) {
+    count_route_response(metrics, labels, true, 0, "failure", "timeout");
     co_return;
   }
-  const int status = result->response.head.status;
+  if (!a.result) {
+    TRELLIS_LOG_DEBUG("mirror to {}: {}", labels.dst, a.result.error().detail);
+    count_route_response(metrics, labels, true, 0, "failure", to_string(a.result.error().error));
+    co_return;
+  }
+  const int status = a.result->response.head.status;
   count_route_response(metrics, labels, true, status, status >= 500 ? "failure" : "success", "");
-  if (result->response.body) co_await drain(*result->response.body);
+  if (a.result->response.body) co_await drain(*a.result->response.body);
 }
 
 }  // namespace
 
 void fire_mirror(WorkerContext& worker, discovery::SnapshotPtr snapshot,
                  const discovery::Destination& apex, const std::string& mirror_authority,
-                 const http::RequestHead& head, RouteLabels labels) {
+                 const http::RequestHead& head, RouteLabels labels,
+                 std::chrono::steady_clock::time_point deadline) {
   net::asio::co_spawn(worker.executor(),
                       mirror_one(worker, std::move(snapshot), apex, mirror_authority, head,
-                                 std::move(labels)),
+                                 std::move(labels), deadline),
                       net::asio::detached);
 }
 

@@ -57,9 +57,7 @@ net::awaitable<http::Response> OutboundService::call(http::Request request) {
   labels.set_tls("no_identity", "not_provided_by_service_discovery", "", "");
   auto& cache = worker_.metrics_cache();
 
-  http::RequestHead error_head{request.head.method, request.head.scheme, request.head.authority,
-                               request.head.path,   request.head.version, {}};
-  if (auto ct = request.head.headers.get("content-type")) error_head.headers.add("content-type", *ct);
+  const http::RequestHead error_head = error_head_of(request.head);
   // Every way out counts the request exactly once, with the labels known at that point (dst_*
   // and tls once the endpoint is picked).
   auto fail = [&](const endpoint::DispatchError& err) {

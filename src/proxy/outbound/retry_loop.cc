@@ -40,10 +40,7 @@ net::awaitable<RoutedResult> send_with_retries(
                                                         : retry::kDefaultMaxReplayBytes;
     replay = retry::ReplayBuffer::make(std::move(request.body), limit);
   }
-  // For generated responses: the head without its headers (content-type kept for gRPC).
-  http::RequestHead error_head{request.head.method, request.head.scheme, request.head.authority,
-                               request.head.path, request.head.version, {}};
-  if (auto ct = request.head.headers.get("content-type")) error_head.headers.add("content-type", *ct);
+  const http::RequestHead error_head = error_head_of(request.head);
 
   retry::RequestState state;
   state.deadline = deadline;

@@ -62,12 +62,16 @@ net::awaitable<RoutedResult> route_request(WorkerContext& worker, RouteState& st
     r.response.body = http::make_empty_body();
     co_return finish(std::move(r));
   }
+  std::optional<Clock::time_point> deadline;
+  if (route.timeouts.request_ms() > 0) {
+    deadline = start + std::chrono::milliseconds(route.timeouts.request_ms());
+  }
   const bool bodiless = !request.body || request.body->is_empty() ||
                         request.body->size_hint().value_or(1) == 0;
   for (const auto* mirror : route::select_mirrors(route.filters, worker.random())) {
     if (bodiless) {
       fire_mirror(worker, snapshot, destination, mirror->backend().authority(), request.head,
-                  labels);
+                  labels, deadline.value_or(start + kDefaultMirrorTimeout));
     }
   }
 
@@ -75,10 +79,6 @@ net::awaitable<RoutedResult> route_request(WorkerContext& worker, RouteState& st
   if (route.retry.enabled()) {
     budget = &state.budget(destination.authority, *table);
     budget->deposit(start);
-  }
-  std::optional<Clock::time_point> deadline;
-  if (route.timeouts.request_ms() > 0) {
-    deadline = start + std::chrono::milliseconds(route.timeouts.request_ms());
   }
   RoutedResult r = co_await send_with_retries(worker, budget, snapshot, destination, route, labels,
                                               deadline, std::move(request));
