@@ -11,29 +11,28 @@ namespace trellis::proxy::discovery {
 
 namespace pb = api::destination::v1;
 
-struct ControlSource::Target {
-  explicit Target(std::string t, net::asio::any_io_executor ex)
-      : name(std::move(t)), cancel(ex) {
+// One Destination stream the source follows: Get for a target, GetProfile for a service port.
+struct ControlSource::Subscription {
+  Subscription(std::string n, net::asio::any_io_executor ex) : name(std::move(n)), cancel(ex) {
     cancel.expires_at(net::asio::steady_timer::time_point::max());
   }
-  std::string name;
+  std::string name;  // the path asked for: a target, or a service port's authority
   bool active = true;
+  net::asio::steady_timer cancel;  // cancelled to end the stream
+};
+
+struct ControlSource::Target : Subscription {
+  using Subscription::Subscription;
   bool known = false;    // a first Update arrived
   bool exists = false;
   std::optional<Service> service;  // with exactly one port: the one asked about
   uint64_t sequence = 0;           // which of two targets for one service port is newer
   std::chrono::steady_clock::time_point last_requested = std::chrono::steady_clock::now();
-  net::asio::steady_timer cancel;  // cancelled to end the stream
 };
 
-struct ControlSource::ProfileTarget {
-  ProfileTarget(std::string a, net::asio::any_io_executor ex) : authority(std::move(a)), cancel(ex) {
-    cancel.expires_at(net::asio::steady_timer::time_point::max());
-  }
-  std::string authority;
-  bool active = true;
+struct ControlSource::ProfileTarget : Subscription {
+  using Subscription::Subscription;
   std::shared_ptr<const route::RouteTable> table;  // null: the default route
-  net::asio::steady_timer cancel;
 };
 
 class ControlSource::Resolver final : public LazyResolver {
@@ -144,7 +143,10 @@ void ControlSource::subscribe(const std::string& target) {
   auto t = std::make_shared<Target>(target, executor_);
   targets_[target] = t;
   TRELLIS_LOG_DEBUG("discovery: subscribing to {}", target);
-  net::asio::co_spawn(executor_, follow(t), net::asio::detached);
+  net::asio::co_spawn(executor_,
+                      follow_stream(t, kDestinationGetPath,
+                                    [this, t](const std::string& m) { return apply_update(*t, m); }),
+                      net::asio::detached);
 }
 
 void ControlSource::start() {
@@ -164,68 +166,99 @@ void ControlSource::stop() {
   if (sweep_timer_) sweep_timer_->cancel();
 }
 
-net::awaitable<void> ControlSource::follow(std::shared_ptr<Target> target) {
+net::awaitable<void> ControlSource::follow_stream(
+    std::shared_ptr<Subscription> subscription, std::string_view method,
+    std::function<bool(const std::string&)> apply) {
   using namespace net::asio::experimental::awaitable_operators;
+  Subscription& sub = *subscription;
   control::Backoff backoff(options_.retry_base, options_.retry_max,
-                           std::hash<std::string>{}(target->name) ^ std::random_device{}());
+                           std::hash<std::string>{}(sub.name) ^ std::random_device{}());
   pb::GetDestination get;
-  get.set_path(target->name);
+  get.set_path(sub.name);
   get.set_context_namespace(options_.context_namespace);
   std::string request;
   get.SerializeToString(&request);
 
-  while (target->active) {
-    auto stream = co_await channel_.server_streaming(std::string(kDestinationGetPath), request, {});
-    if (!target->active) break;
+  while (sub.active) {
+    auto stream = co_await channel_.server_streaming(std::string(method), request, {});
+    if (!sub.active) break;
     if (stream) {
-      while (target->active) {
-        auto next = co_await ((*stream)->next() || target->cancel.async_wait(net::use_nothrow));
-        if (next.index() == 1 || !target->active) break;
+      while (sub.active) {
+        auto next = co_await ((*stream)->next() || sub.cancel.async_wait(net::use_nothrow));
+        if (next.index() == 1 || !sub.active) break;
         auto& message = std::get<0>(next);
         if (!message) {
-          TRELLIS_LOG_WARN("discovery: stream for {} ended: {}; keeping the last state",
-                           target->name, control::to_string(message.error()));
+          TRELLIS_LOG_WARN("discovery: {} stream for {} ended: {}; keeping the last state",
+                           method, sub.name, control::to_string(message.error()));
           break;
         }
         if (!*message) {
-          TRELLIS_LOG_WARN("discovery: stream for {} ended by the control plane", target->name);
+          TRELLIS_LOG_WARN("discovery: {} stream for {} ended by the control plane", method,
+                           sub.name);
           break;
         }
-        pb::Update update;
-        if (!update.ParseFromString(**message)) {
-          TRELLIS_LOG_WARN("discovery: {}: undecodable Update ignored", target->name);
-          continue;
-        }
-        auto service = service_from_update(update);
-        if (!service) {
-          TRELLIS_LOG_WARN("discovery: {}: invalid Update ignored: {}", target->name,
-                           service.error());
-          continue;
-        }
-        backoff.reset();
-        target->known = true;
-        target->exists = update.exists();
-        target->service = std::move(*service);
-        target->sequence = ++sequence_;
-        ++updates_;
-        if (target->service) {
-          for (const auto& [number, _] : target->service->ports) {
-            subscribe_profile(target->service->fqdn() + ":" + std::to_string(number));
-          }
-        }
-        publish();
+        if (apply(**message)) backoff.reset();
       }
-    } else if (!target->active) {
-      break;
     } else {
-      TRELLIS_LOG_DEBUG("discovery: Get {}: {}", target->name, control::to_string(stream.error()));
+      TRELLIS_LOG_DEBUG("discovery: {} {}: {}", method, sub.name,
+                        control::to_string(stream.error()));
     }
-    if (!target->active) break;
+    if (!sub.active) break;
     // Disconnected: the last state stays; resubscribe after a backoff.
     net::asio::steady_timer wait(executor_);
     wait.expires_after(backoff.next());
-    co_await (wait.async_wait(net::use_nothrow) || target->cancel.async_wait(net::use_nothrow));
+    co_await (wait.async_wait(net::use_nothrow) || sub.cancel.async_wait(net::use_nothrow));
   }
+}
+
+bool ControlSource::apply_update(Target& target, const std::string& message) {
+  pb::Update update;
+  if (!update.ParseFromString(message)) {
+    TRELLIS_LOG_WARN("discovery: {}: undecodable Update ignored", target.name);
+    return false;
+  }
+  auto service = service_from_update(update);
+  if (!service) {
+    TRELLIS_LOG_WARN("discovery: {}: invalid Update ignored: {}", target.name, service.error());
+    return false;
+  }
+  target.known = true;
+  target.exists = update.exists();
+  target.service = std::move(*service);
+  target.sequence = ++sequence_;
+  ++updates_;
+  if (target.service) {
+    for (const auto& [number, _] : target.service->ports) {
+      subscribe_profile(target.service->fqdn() + ":" + std::to_string(number));
+    }
+  }
+  publish();
+  return true;
+}
+
+bool ControlSource::apply_profile(ProfileTarget& target, const std::string& message) {
+  pb::Profile profile;
+  if (!profile.ParseFromString(message)) {
+    TRELLIS_LOG_WARN("discovery: {}: undecodable Profile ignored", target.name);
+    return false;
+  }
+  const auto& policy = profile.policy();
+  std::shared_ptr<const route::RouteTable> table;
+  // An empty policy (not a Service, or nothing configured): the default route.
+  if (policy.http_routes_size() > 0 || policy.has_default_route() ||
+      policy.tcp().backends_size() > 0) {
+    auto compiled = compile_policy(policy, target.name);
+    if (!compiled) {
+      TRELLIS_LOG_WARN("discovery: {}: policy rejected, keeping the previous one: {}",
+                       target.name, compiled.error());
+      return false;
+    }
+    table = std::move(*compiled);
+  }
+  target.table = std::move(table);
+  ++updates_;
+  publish();
+  return true;
 }
 
 void ControlSource::subscribe_profile(const std::string& authority) {
@@ -233,65 +266,10 @@ void ControlSource::subscribe_profile(const std::string& authority) {
   auto p = std::make_shared<ProfileTarget>(authority, executor_);
   profiles_[authority] = p;
   TRELLIS_LOG_DEBUG("discovery: following the profile of {}", authority);
-  net::asio::co_spawn(executor_, follow_profile(p), net::asio::detached);
-}
-
-net::awaitable<void> ControlSource::follow_profile(std::shared_ptr<ProfileTarget> target) {
-  using namespace net::asio::experimental::awaitable_operators;
-  control::Backoff backoff(options_.retry_base, options_.retry_max,
-                           std::hash<std::string>{}(target->authority) ^ std::random_device{}());
-  pb::GetDestination get;
-  get.set_path(target->authority);
-  get.set_context_namespace(options_.context_namespace);
-  std::string request;
-  get.SerializeToString(&request);
-
-  while (target->active) {
-    auto stream =
-        co_await channel_.server_streaming(std::string(kDestinationGetProfilePath), request, {});
-    if (!target->active) break;
-    if (stream) {
-      while (target->active) {
-        auto next = co_await ((*stream)->next() || target->cancel.async_wait(net::use_nothrow));
-        if (next.index() == 1 || !target->active) break;
-        auto& message = std::get<0>(next);
-        if (!message || !*message) {
-          TRELLIS_LOG_DEBUG("discovery: profile stream for {} ended; keeping the last policy",
-                            target->authority);
-          break;
-        }
-        pb::Profile profile;
-        if (!profile.ParseFromString(**message)) {
-          TRELLIS_LOG_WARN("discovery: {}: undecodable Profile ignored", target->authority);
-          continue;
-        }
-        backoff.reset();
-        const auto& policy = profile.policy();
-        std::shared_ptr<const route::RouteTable> table;
-        // An empty policy (not a Service, or nothing configured): the default route.
-        if (policy.http_routes_size() > 0 || policy.has_default_route() ||
-            policy.tcp().backends_size() > 0) {
-          auto compiled = compile_policy(policy, target->authority);
-          if (!compiled) {
-            TRELLIS_LOG_WARN("discovery: {}: policy rejected, keeping the previous one: {}",
-                             target->authority, compiled.error());
-            continue;
-          }
-          table = std::move(*compiled);
-        }
-        target->table = std::move(table);
-        ++updates_;
-        publish();
-      }
-    } else {
-      TRELLIS_LOG_DEBUG("discovery: GetProfile {}: {}", target->authority,
-                        control::to_string(stream.error()));
-    }
-    if (!target->active) break;
-    net::asio::steady_timer wait(executor_);
-    wait.expires_after(backoff.next());
-    co_await (wait.async_wait(net::use_nothrow) || target->cancel.async_wait(net::use_nothrow));
-  }
+  net::asio::co_spawn(executor_,
+                      follow_stream(p, kDestinationGetProfilePath,
+                                    [this, p](const std::string& m) { return apply_profile(*p, m); }),
+                      net::asio::detached);
 }
 
 void ControlSource::publish() {

@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "net/asio.h"
@@ -82,13 +83,20 @@ class ControlSource final : public DiscoverySource {
   uint64_t updates() const { return updates_.load(); }
 
  private:
+  struct Subscription;
   struct Target;
   struct ProfileTarget;
   class Resolver;
   void subscribe(const std::string& target);
-  net::awaitable<void> follow(std::shared_ptr<Target> target);
   void subscribe_profile(const std::string& authority);
-  net::awaitable<void> follow_profile(std::shared_ptr<ProfileTarget> target);
+  // Follows one Destination stream (`method`) for the subscription until it is cancelled,
+  // reopening it after a backoff when it breaks; `apply` takes each message (true: accepted,
+  // which resets the backoff). The last state stays in force while the stream is down.
+  net::awaitable<void> follow_stream(std::shared_ptr<Subscription> subscription,
+                                     std::string_view method,
+                                     std::function<bool(const std::string&)> apply);
+  bool apply_update(Target& target, const std::string& message);
+  bool apply_profile(ProfileTarget& target, const std::string& message);
   net::awaitable<void> sweep_loop();
   void sweep(std::chrono::steady_clock::time_point now);
   void publish();
