@@ -126,4 +126,23 @@ Response make_grpc_trailers_only(GrpcStatus status, std::string_view message) {
   return r;
 }
 
+std::string grpc_frame(std::string_view message) {
+  std::string out;
+  out.reserve(kGrpcFrameHeaderBytes + message.size());
+  const auto n = static_cast<uint32_t>(message.size());
+  out.push_back('\0');
+  out.push_back(static_cast<char>(n >> 24));
+  out.push_back(static_cast<char>(n >> 16));
+  out.push_back(static_cast<char>(n >> 8));
+  out.push_back(static_cast<char>(n));
+  out.append(message);
+  return out;
+}
+
+std::optional<GrpcFrameHeader> parse_grpc_frame_header(std::string_view bytes) {
+  if (bytes.size() < kGrpcFrameHeaderBytes) return std::nullopt;
+  const auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(bytes[i])); };
+  return GrpcFrameHeader{byte(0) != 0, byte(1) << 24 | byte(2) << 16 | byte(3) << 8 | byte(4)};
+}
+
 }  // namespace trellis::http::h2

@@ -3,6 +3,8 @@
 // reading their deadline, and answering with a trailers-only error (gRPC's PROTOCOL-HTTP2.md).
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +48,17 @@ std::string format_grpc_timeout(std::chrono::nanoseconds timeout);
 std::string percent_encode_grpc_message(std::string_view message);
 // Lenient decoding, as the spec asks of receivers: an invalid escape is kept as is.
 std::string percent_decode_grpc_message(std::string_view message);
+
+// gRPC's length-prefixed message framing: a compressed flag byte, a 4-byte big-endian length,
+// the message.
+inline constexpr size_t kGrpcFrameHeaderBytes = 5;
+std::string grpc_frame(std::string_view message);
+struct GrpcFrameHeader {
+  bool compressed = false;
+  uint32_t length = 0;
+};
+// The header at the start of `bytes`; nullopt while fewer than 5 bytes are there.
+std::optional<GrpcFrameHeader> parse_grpc_frame_header(std::string_view bytes);
 
 // A trailers-only response for errors the proxy generates: HTTP 200, content-type
 // application/grpc, grpc-status and (when non-empty) the percent-encoded grpc-message, no body —

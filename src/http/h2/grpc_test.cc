@@ -90,3 +90,28 @@ TEST(H2Grpc, TrailersOnlyResponse) {
 
 }  // namespace
 }  // namespace trellis::http::h2
+
+namespace trellis::http::h2 {
+namespace {
+
+TEST(GrpcFraming, FrameAndHeaderRoundTrip) {
+  const std::string frame = grpc_frame("hello");
+  ASSERT_EQ(frame.size(), kGrpcFrameHeaderBytes + 5);
+  EXPECT_EQ(frame.substr(0, 5), std::string("\0\0\0\0\5", 5));
+  auto header = parse_grpc_frame_header(frame);
+  ASSERT_TRUE(header);
+  EXPECT_FALSE(header->compressed);
+  EXPECT_EQ(header->length, 5u);
+  EXPECT_EQ(frame.substr(kGrpcFrameHeaderBytes), "hello");
+}
+
+TEST(GrpcFraming, HeaderNeedsFiveBytesAndReadsFlagAndBigEndianLength) {
+  EXPECT_FALSE(parse_grpc_frame_header(std::string("\0\0\0\0", 4)));
+  auto header = parse_grpc_frame_header(std::string("\1\x01\x02\x03\xff", 5));
+  ASSERT_TRUE(header);
+  EXPECT_TRUE(header->compressed);
+  EXPECT_EQ(header->length, 0x010203ffu);
+}
+
+}  // namespace
+}  // namespace trellis::http::h2

@@ -99,30 +99,15 @@ std::chrono::milliseconds Backoff::next() {
   return std::chrono::milliseconds(half + static_cast<int64_t>(r % static_cast<uint64_t>(span)));
 }
 
-std::string frame_message(std::string_view message) {
-  std::string out;
-  out.reserve(5 + message.size());
-  out.push_back('\0');
-  const uint32_t n = static_cast<uint32_t>(message.size());
-  out.push_back(static_cast<char>(n >> 24));
-  out.push_back(static_cast<char>(n >> 16));
-  out.push_back(static_cast<char>(n >> 8));
-  out.push_back(static_cast<char>(n));
-  out.append(message);
-  return out;
-}
-
 bool MessageReader::feed(std::string_view bytes) {
   buffer_.append(bytes);
-  if (buffer_.size() >= 5) {
-    if (buffer_[0] != '\0') {
+  if (auto header = http::h2::parse_grpc_frame_header(buffer_)) {
+    if (header->compressed) {
       error_ = "compressed messages are not supported";
       return false;
     }
-    const auto* p = reinterpret_cast<const unsigned char*>(buffer_.data());
-    const uint64_t n = (uint64_t{p[1]} << 24) | (uint64_t{p[2]} << 16) | (uint64_t{p[3]} << 8) | p[4];
-    if (n > kMaxMessageBytes) {
-      error_ = "message of " + std::to_string(n) + " bytes is over the limit";
+    if (header->length > kMaxMessageBytes) {
+      error_ = "message of " + std::to_string(header->length) + " bytes is over the limit";
       return false;
     }
   }
@@ -130,19 +115,17 @@ bool MessageReader::feed(std::string_view bytes) {
 }
 
 bool MessageReader::complete() const {
-  if (buffer_.size() < 5) return buffer_.empty();
-  const auto* p = reinterpret_cast<const unsigned char*>(buffer_.data());
-  const size_t n = (size_t{p[1]} << 24) | (size_t{p[2]} << 16) | (size_t{p[3]} << 8) | p[4];
-  return buffer_.size() >= 5 + n;
+  const auto header = http::h2::parse_grpc_frame_header(buffer_);
+  if (!header) return buffer_.empty();
+  return buffer_.size() >= http::h2::kGrpcFrameHeaderBytes + header->length;
 }
 
 std::optional<std::string> MessageReader::pop() {
-  if (buffer_.size() < 5) return std::nullopt;
-  const auto* p = reinterpret_cast<const unsigned char*>(buffer_.data());
-  const size_t n = (size_t{p[1]} << 24) | (size_t{p[2]} << 16) | (size_t{p[3]} << 8) | p[4];
-  if (buffer_.size() < 5 + n) return std::nullopt;
-  std::string message = buffer_.substr(5, n);
-  buffer_.erase(0, 5 + n);
+  const auto header = http::h2::parse_grpc_frame_header(buffer_);
+  constexpr size_t kHead = http::h2::kGrpcFrameHeaderBytes;
+  if (!header || buffer_.size() < kHead + header->length) return std::nullopt;
+  std::string message = buffer_.substr(kHead, header->length);
+  buffer_.erase(0, kHead + header->length);
   // The next header, if complete, must be checked too.
   if (!buffer_.empty()) {
     std::string rest = std::move(buffer_);
@@ -360,7 +343,7 @@ net::awaitable<base::Result<GrpcChannel::Call, GrpcError>> GrpcChannel::start_ca
     req.head.headers.add("grpc-timeout", http::h2::format_grpc_timeout(*timeout));
   }
   for (const auto& [k, v] : metadata) req.head.headers.add(k, v);
-  req.body = http::make_buffered_body(frame_message(request));
+  req.body = http::make_buffered_body(http::h2::grpc_frame(request));
   auto sent = co_await (*conn)->session->send(std::move(req));
   if (!sent) {
     // A connection that failed under a call is replaced by the next one.

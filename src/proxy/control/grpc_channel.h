@@ -92,7 +92,6 @@ class MessageReader {
   std::string buffer_;
   std::string error_;
 };
-std::string frame_message(std::string_view message);
 
 class GrpcChannel {
  public:

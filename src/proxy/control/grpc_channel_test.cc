@@ -59,10 +59,10 @@ struct Fixture {
 };
 
 TEST(MessageFraming, SplitsAndJoinsLengthPrefixedMessages) {
-  const std::string a = frame_message("hello");
+  const std::string a = http::h2::grpc_frame("hello");
   EXPECT_EQ(a, std::string("\0\0\0\0\5hello", 10));
   MessageReader r;
-  const std::string both = a + frame_message("") + frame_message("world");
+  const std::string both = a + http::h2::grpc_frame("") + http::h2::grpc_frame("world");
   for (char c : both) ASSERT_TRUE(r.feed(std::string_view(&c, 1)));
   EXPECT_EQ(r.pop(), "hello");
   EXPECT_EQ(r.pop(), "");
