@@ -60,7 +60,11 @@ base::Result<base::Ok, std::string> ClusterNetwork::create() {
       {"ip", "-n", n, "link", "set", "lo", "up"},
       {"ip", "netns", "exec", n, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1",
        "net.ipv4.conf.all.send_redirects=0", "net.ipv4.conf.default.send_redirects=0"},
-      {"ip", "-n", n, "link", "add", "br0", "type", "bridge"},
+      // A fixed MAC: a bridge without one takes the lowest MAC of its ports and changes it when
+      // that port goes, leaving every pod's ARP entry for the gateway stale — connections
+      // from pods then time out for a second or so whenever a pod is removed (seen as 502s
+      // during rolling updates).
+      {"ip", "-n", n, "link", "add", "br0", "address", kBridgeMac, "type", "bridge"},
       {"ip", "-n", n, "addr", "add", std::string(kGatewayIp) + "/16", "dev", "br0"},
       {"ip", "-n", n, "link", "set", "br0", "up"},
       {"ip", "link", "add", host_link_, "type", "veth", "peer", "name", "host0", "netns", n},

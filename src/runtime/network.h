@@ -19,6 +19,8 @@
 namespace trellis::runtime {
 
 inline constexpr const char* kGatewayIp = "198.18.0.1";
+// The gateway bridge's MAC address (locally administered), fixed for the cluster's life.
+inline constexpr const char* kBridgeMac = "02:74:72:00:00:01";
 inline constexpr const char* kHostIp = "198.18.255.254";
 inline constexpr const char* kPodCidr = "198.18.0.0/16";
 inline constexpr const char* kServiceCidr = "198.19.0.0/16";

@@ -251,8 +251,20 @@ class RuntimeTest(unittest.TestCase):
         self.remember_pids()
         table = self.cluster.trellis("get", "deploy", "-n", "e2e").stdout
         self.assertRegex(table, r"client\s+3/3\s+3\s+3\b")
+        bridge_mac = self.bridge_mac()
         self.cluster.trellis("apply", "-f", self.cluster.manifest(version="v2", replicas=1))
         wait_for(clients(1), timeout=60, what="1 client pod")
+        # Removing pods (bridge ports) must not change the gateway's MAC: every pod's ARP entry
+        # for the gateway would go stale and their connections time out for a while.
+        self.assertEqual(self.bridge_mac(), bridge_mac)
+        # ... which holds because the runtime set it (NET_ADDR_SET = 3), not by luck.
+        assign = sh("ip", "netns", "exec", f"trellis-{self.cluster.name}", "cat",
+                    "/sys/class/net/br0/addr_assign_type").stdout.strip()
+        self.assertEqual(assign, "3")
+
+    def bridge_mac(self):
+        out = sh("ip", "-n", f"trellis-{self.cluster.name}", "-o", "link", "show", "br0").stdout
+        return re.search(r"link/ether (\S+)", out).group(1)
 
     def test_09_delete_removes_objects(self):
         path = self.cluster.manifest(version="v2", replicas=1)
